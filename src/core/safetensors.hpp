@@ -1,0 +1,77 @@
+// Safetensors reader and writer (https://github.com/huggingface/safetensors, format only).
+//
+// File layout: u64 little-endian header length N, N bytes of JSON header, then
+// the data area. Header: { "<name>": {"dtype": "F32", "shape": [..],
+// "data_offsets": [begin, end]}, ..., "__metadata__": {"k": "v"} } with offsets
+// relative to the data area.
+//
+// The reader memory-maps the file and validates everything before handing out
+// a pointer: header length against the file size and a cap, JSON object, known
+// dtypes, offsets inside the data area, no overlapping ranges, and
+// byte size == dtype size × number of elements. A hostile file gives a
+// zgseg::Error naming the file and the problem, never an out-of-bounds read.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace zgseg {
+
+enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
+
+size_t dtype_size(DType dtype);
+const char* dtype_name(DType dtype);  // "F32", ...
+
+// One tensor inside a mapped file. `data` stays valid while the owning
+// SafetensorsFile (or a copy of its `mapping()`) is alive.
+struct TensorView {
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<int64_t> shape;
+    const uint8_t* data = nullptr;
+    size_t nbytes = 0;
+
+    int64_t numel() const;
+    std::string shape_string() const;  // "[384, 3, 8, 8]"
+};
+
+// Element i of the tensor converted to double (any dtype; for tests and small tensors).
+double element_as_double(const TensorView& tensor, int64_t i);
+float half_to_float(uint16_t bits);
+float bfloat16_to_float(uint16_t bits);
+
+// A read-only memory mapping; shared so tensors can keep it alive.
+class MappedFile;
+
+class SafetensorsFile {
+public:
+    // Maps and validates `path`; throws zgseg::Error on any problem.
+    static SafetensorsFile open(const std::filesystem::path& path);
+
+    const std::filesystem::path& path() const { return path_; }
+    const std::vector<TensorView>& tensors() const { return tensors_; }
+    const std::map<std::string, std::string>& metadata() const { return metadata_; }
+    // nullptr when absent.
+    const TensorView* find(const std::string& name) const;
+    std::shared_ptr<const MappedFile> mapping() const { return mapping_; }
+
+private:
+    std::filesystem::path path_;
+    std::shared_ptr<const MappedFile> mapping_;
+    std::vector<TensorView> tensors_;  // sorted by name
+    std::map<std::string, std::string> metadata_;
+};
+
+// Largest header we accept (the real headers are well under 1 MB).
+constexpr uint64_t kMaxSafetensorsHeaderBytes = 100ull << 20;
+
+// Serialises tensors (in the given order) into a complete safetensors file image.
+// Names must be unique and valid UTF-8.
+std::string serialize_safetensors(const std::vector<TensorView>& tensors,
+                                  const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace zgseg
