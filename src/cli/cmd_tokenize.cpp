@@ -1,19 +1,55 @@
 // `zgseg tokenize --tokenizer {gpt2,clip,sbert} --jsonl`: one JSON string per
 // line on stdin → one JSON array of ids per line on stdout (Hugging Face
 // `tokenizer(text)["input_ids"]` semantics); --decode reverses it for GPT-2.
+#include <iostream>
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "core/model_dir.hpp"
+#include "text/tokenize_jsonl.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg::cli {
 
+namespace {
+
+struct TokenizeOptions {
+    CommonOptions common;
+    std::string tokenizer;
+    std::string sbert_folder = "all-mpnet-base-v2";
+    std::string tokenizer_dir;
+    bool jsonl = true;
+    bool decode = false;
+};
+
+}  // namespace
+
 Action add_tokenize_command(CLI::App& app) {
-    auto o = std::make_shared<CommonOptions>();
-    auto* cmd = app.add_subcommand("tokenize", "Tokenize JSON lines from stdin (not implemented yet)");
-    cmd->allow_extras();
-    add_logging_options(cmd, *o);
-    return [] () -> int { throw Error("'zgseg tokenize' is not implemented in this version yet"); };
+    auto o = std::make_shared<TokenizeOptions>();
+    auto* cmd = app.add_subcommand("tokenize", "Tokenize JSON strings from stdin, one per line, into JSON id arrays "
+                                               "(Hugging Face input_ids semantics)");
+    cmd->add_option("--tokenizer", o->tokenizer, "Which tokenizer")->required()->check(CLI::IsMember({"gpt2", "clip", "sbert"}));
+    cmd->add_flag("--jsonl", o->jsonl, "Input and output are JSON lines (the only format)");
+    cmd->add_flag("--decode", o->decode, "GPT-2 only: JSON id arrays in, JSON strings out");
+    cmd->add_option("--sbert-model", o->sbert_folder, "Sentence-BERT folder name in the model directory")
+        ->check(CLI::IsMember({"all-mpnet-base-v2", "all-MiniLM-L6-v2"}));
+    cmd->add_option("--tokenizer-dir", o->tokenizer_dir, "Read the tokenizer files from this folder instead");
+    cmd->add_option("--models", o->common.models, "Model directory (tokenizer files bundled with zgseg are the fallback)");
+    add_logging_options(cmd, o->common);
+    return [o]() -> int {
+        apply_common_options(o->common);
+        if (o->decode && o->tokenizer != "gpt2") throw UsageError("--decode works with --tokenizer gpt2 only");
+        std::filesystem::path dir = o->tokenizer_dir;
+        if (dir.empty()) {
+            const auto models = ModelDirectory::resolve(o->common.models);
+            const std::string folder = o->tokenizer == "gpt2"   ? "gpt2-medium"
+                                       : o->tokenizer == "clip" ? "clip-vit-large-patch14-336"
+                                                                : o->sbert_folder;
+            // The model folder when it has the files, else the bundled copy.
+            dir = models.file(folder, o->tokenizer == "sbert" ? "vocab.txt" : "vocab.json").parent_path();
+        }
+        return tokenize_jsonl(std::cin, std::cout, std::cerr, o->tokenizer, dir, o->decode);
+    };
 }
 
 Action add_inspect_command(CLI::App& app) {
