@@ -1,12 +1,26 @@
 // `zgseg segment IMAGE... -o OUT` and `zgseg batch (DIR | LIST.txt | -) -o OUT`.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "cli/pipeline_options.hpp"
 #include "core/model_dir.hpp"
+#include "core/sha256.hpp"
+#include "io/atomic_file.hpp"
+#include "io/image_loader.hpp"
+#include "io/outputs.hpp"
 #include "zgseg/error.hpp"
+#include "zgseg/pipeline.hpp"
+
+namespace fs = std::filesystem;
 
 namespace zgseg::cli {
 
@@ -18,32 +32,245 @@ struct SegmentOptions {
     std::string preset = "paper";
     std::vector<std::string> inputs;
     std::string out_dir;
+    std::string cache_dir;
     bool overwrite = false;
     bool resume = false;
     bool save_tree = false;
+    bool list_only = false;
     std::string shard;
 };
 
-// Networks the run needs, for the missing-model check.
-std::vector<std::string> needed_networks(const PipelineParams& params) {
-    std::vector<std::string> nets = {"dino-vits8", "clip-vit-large-patch14-336"};
-    if (params.captioner != "vocab") nets.push_back("gpt2-medium");
-    return nets;
+struct WorkItem {
+    fs::path input;
+    std::string name;  // output base name relative to OUT (no extension)
+};
+
+bool is_image_name(const fs::path& p) {
+    std::string ext = p.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+    static const std::set<std::string> kExt = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"};
+    return kExt.count(ext) > 0;
 }
 
-int run_segment(CLI::App* cmd, SegmentOptions& o) {
+std::string strip_extension(const fs::path& p) { return (p.parent_path() / p.stem()).string(); }
+
+// The batch's inputs: a folder (recursive, image extensions), a list file
+// (one path a line, relative to the list's folder), or "-" (paths on stdin).
+std::vector<WorkItem> collect_batch_inputs(const std::string& source) {
+    std::vector<WorkItem> items;
+    auto from_lines = [&](std::istream& in, const fs::path& base) {
+        std::string line;
+        while (std::getline(in, line)) {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.empty() || line[0] == '#') continue;
+            fs::path p(line);
+            if (p.is_relative() && !base.empty()) p = base / p;
+            items.push_back({p, p.stem().string()});
+        }
+    };
+    std::error_code ec;
+    if (source == "-") {
+        from_lines(std::cin, {});
+    } else if (fs::is_directory(source, ec)) {
+        for (auto it = fs::recursive_directory_iterator(source, fs::directory_options::skip_permission_denied, ec);
+             it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            if (ec) break;
+            if (it->is_regular_file(ec) && is_image_name(it->path()))
+                items.push_back({it->path(), strip_extension(fs::relative(it->path(), source))});
+        }
+    } else if (fs::is_regular_file(source, ec)) {
+        std::ifstream in(source);
+        if (!in) throw Error("cannot read the list file '" + source + "'");
+        from_lines(in, fs::path(source).parent_path());
+    } else {
+        throw Error("batch source '" + source + "' is neither a folder, a list file nor '-'");
+    }
+    // Deterministic order without duplicates: every shard sees the same list.
+    std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) { return a.input < b.input; });
+    items.erase(std::unique(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) { return a.input == b.input; }),
+                items.end());
+    return items;
+}
+
+// "I/N" → the items whose index in the sorted, de-duplicated list is I mod N.
+std::vector<WorkItem> take_shard(const std::vector<WorkItem>& items, const std::string& shard) {
+    if (shard.empty()) return items;
+    const auto slash = shard.find('/');
+    int index = -1, count = 0;
+    try {
+        if (slash == std::string::npos) throw std::invalid_argument("no slash");
+        size_t used = 0;
+        index = std::stoi(shard.substr(0, slash), &used);
+        if (used != slash) throw std::invalid_argument("junk");
+        count = std::stoi(shard.substr(slash + 1), &used);
+        if (used != shard.size() - slash - 1) throw std::invalid_argument("junk");
+    } catch (const std::exception&) {
+        index = -1;
+    }
+    if (index < 0 || count < 1 || index >= count)
+        throw UsageError("--shard '" + shard + "': expected I/N with 0 <= I < N (e.g. 0/4; Slurm: $SLURM_ARRAY_TASK_ID/N)");
+    std::vector<WorkItem> mine;
+    for (size_t i = 0; i < items.size(); ++i)
+        if (static_cast<int>(i % count) == index) mine.push_back(items[i]);
+    return mine;
+}
+
+nlohmann::json params_json(const PipelineParams& p, const std::string& preset) {
+    const auto& c = p.candidates;
+    const auto& e = p.embedding;
+    const auto& z = p.zerocap;
+    return {{"preset", preset},
+            {"captioner", p.captioner},
+            {"device", p.device},
+            {"precision", p.precision},
+            {"seed", p.seed},
+            {"candidates", {{"dino_size", c.dino_size}, {"dino_stride", c.dino_stride}, {"max_splits", c.max_splits},
+                            {"prune_threshold", c.prune_threshold}, {"crf", c.crf}, {"crf_iterations", c.crf_iterations},
+                            {"crf_gaussian", {c.crf_gaussian_sxy, c.crf_gaussian_compat}},
+                            {"crf_bilateral", {c.crf_bilateral_sxy, c.crf_bilateral_srgb, c.crf_bilateral_compat}}}},
+            {"embedding", {{"masked_blocks", e.masked_blocks}, {"global_subtraction", e.global_subtraction},
+                           {"sigma2", e.sigma2}, {"saliency", e.saliency == Saliency::Outputs ? "outputs" : "probs"},
+                           {"crop_and_mask", e.crop_and_mask}}},
+            {"zerocap", {{"prompt", z.prompt}, {"beams", z.beam_size}, {"max_tokens", z.max_tokens},
+                         {"iterations", z.iterations}, {"step", z.step_size}, {"clip_scale", z.clip_scale},
+                         {"ce_scale", z.ce_scale}, {"fusion", z.fusion_factor}, {"candidates", z.clip_candidates},
+                         {"temperature", z.clip_temperature}, {"grad_power", z.grad_norm_power},
+                         {"end_factor", z.end_factor}, {"first_end_factor", z.first_step_end_factor},
+                         {"forbidden_factor", z.forbidden_factor}}},
+            {"vocab", {{"file", p.vocab.vocab_file}, {"top_k", p.vocab.top_k}}},
+            {"merge", {{"enabled", p.merge.enabled}, {"threshold", p.merge.threshold},
+                       {"image_weight", p.merge.image_weight}}}};
+}
+
+nlohmann::json models_json(const ModelDirectory& models) {
+    nlohmann::json j = {{"folder", models.root().string()}};
+    for (const char* net : {"dino-vits8", "clip-vit-large-patch14-336"}) {
+        const auto config = models.folder(net) / "config.json";
+        j[net] = {{"config_sha256", fs::exists(config) ? sha256_file(config) : ""}};
+    }
+    return j;
+}
+
+void prepare_out_dir(const fs::path& out) {
+    std::error_code ec;
+    if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+        throw Error("output folder '" + out.string() + "' is a file; give -o a folder");
+    fs::create_directories(out, ec);
+    if (ec) throw Error("cannot create output folder '" + out.string() + "': " + ec.message());
+    if (::access(out.c_str(), W_OK) != 0) throw Error("output folder '" + out.string() + "' is not writable");
+}
+
+std::string format_duration(double seconds) {
+    const int s = static_cast<int>(seconds);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+    return buf;
+}
+
+int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, bool is_batch) {
+    const fs::path out(o.out_dir);
+    prepare_out_dir(out);
+    const auto models = ModelDirectory::resolve(o.common.models);
+    models.require({"dino-vits8", "clip-vit-large-patch14-336"});  // fail before touching any image
+    std::unique_ptr<Pipeline> pipeline;  // loaded on the first image that needs it
+
+    const bool tty = ::isatty(STDERR_FILENO);
+    const auto start = std::chrono::steady_clock::now();
+    int done = 0, skipped = 0;
+    nlohmann::json failures = nlohmann::json::array();
+    std::set<std::string> names;
+    for (size_t i = 0; i < items.size(); ++i) {
+        const auto& item = items[i];
+        const fs::path base = out / item.name;
+        try {
+            if (!names.insert(item.name).second)
+                throw Error("another input already writes '" + base.string() + ".*'; rename one of them");
+            if (o.resume && outputs_complete(base)) {
+                ++skipped;
+                continue;
+            }
+            if (!o.overwrite && !o.resume) {  // refuse before spending any compute
+                const auto paths = output_paths(base);
+                for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
+                    if (fs::exists(p))
+                        throw Error("output '" + p.string() + "' already exists; pass --overwrite to replace it");
+            }
+            const LoadedImage image = load_image(item.input);
+            if (!pipeline) pipeline = Pipeline::load(models, o.params, o.cache_dir);
+            const auto result = pipeline->run(image.rgb.data, image.rgb.cols, image.rgb.rows);
+            PipelineResult at_original = result;
+            at_original.width = image.original_size.width;
+            at_original.height = image.original_size.height;
+            OutputContext ctx;
+            ctx.input_path = item.input;
+            ctx.input_sha256 = sha256_file(item.input);
+            ctx.input_format = format_name(image.format);
+            ctx.models = models_json(models);
+            ctx.parameters = params_json(o.params, o.preset);
+            ctx.save_tree = o.save_tree;
+            ctx.overwrite = o.overwrite || o.resume;  // --resume redoes incomplete outputs
+            fs::create_directories(base.parent_path());
+            write_outputs(base, at_original, image.rgb, ctx);
+            ++done;
+            if (!tty) spdlog::info("[{}/{}] {} → {}.json ({} segments)", i + 1, items.size(), item.input.string(),
+                                   base.string(), std::count_if(result.nodes.begin(), result.nodes.end(),
+                                                                [](const Node& n) { return n.final; }));
+        } catch (const UsageError&) {
+            throw;
+        } catch (const Error& e) {
+            spdlog::error("{}: {}", item.input.string(), e.what());
+            failures.push_back({{"input", item.input.string()}, {"error", e.what()}});
+        }
+        if (tty && is_batch) {
+            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            const size_t finished = i + 1;
+            const double rate = done > 0 ? done / elapsed : 0;
+            const double eta = rate > 0 ? (items.size() - finished) / rate : 0;
+            std::fprintf(stderr, "\r[%zu/%zu] %.2f img/min, ETA %s   ", finished, items.size(), rate * 60,
+                         format_duration(eta).c_str());
+            std::fflush(stderr);
+        }
+    }
+    if (tty && is_batch) std::fprintf(stderr, "\n");
+
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (is_batch) {
+        nlohmann::json summary = {{"inputs", items.size()}, {"done", done}, {"skipped_complete", skipped},
+                                  {"failed", failures.size()}, {"failures", failures}, {"shard", o.shard},
+                                  {"seconds", elapsed}};
+        const std::string name = o.shard.empty() ? "summary.json"
+                                                 : "summary-shard-" + o.shard.substr(0, o.shard.find('/')) + ".json";
+        write_file_atomic(out / name, summary.dump(1) + "\n", /*overwrite=*/true);
+        spdlog::info("batch: {} done, {} already complete, {} failed, {:.1f} s", done, skipped, failures.size(), elapsed);
+        for (const auto& f : failures) spdlog::warn("failed: {}", f["input"].get<std::string>());
+    }
+    return failures.empty() ? 0 : 1;
+}
+
+int run_segment(CLI::App* cmd, SegmentOptions& o, bool is_batch) {
     apply_common_options(o.common);
     apply_preset(cmd, o.params, o.preset);
-    const auto models = ModelDirectory::resolve(o.common.models);
-    models.require(needed_networks(o.params));
-    throw Error("segmentation is not implemented in this version of zgseg yet (the pipeline stages are being built; "
-                "see the README's status section)");
+    o.params.device = o.common.device;
+    std::vector<WorkItem> items;
+    if (is_batch) {
+        take_shard({}, o.shard);  // a bad --shard is a usage error before any input is read
+        items = take_shard(collect_batch_inputs(o.inputs.at(0)), o.shard);
+        if (o.list_only) {  // what this shard would process, one path a line
+            for (const auto& item : items) std::cout << item.input.string() << "\n";
+            return 0;
+        }
+        spdlog::info("batch: {} images{}", items.size(), o.shard.empty() ? "" : " in shard " + o.shard);
+    } else {
+        for (const auto& in : o.inputs) items.push_back({in, fs::path(in).stem().string()});
+    }
+    return run_items(items, o, is_batch);
 }
 
 void add_output_options(CLI::App* cmd, SegmentOptions& o) {
     cmd->add_option("-o,--out", o.out_dir, "Output folder (created if missing)")->required();
     cmd->add_flag("--overwrite", o.overwrite, "Replace existing outputs");
     cmd->add_flag("--save-tree", o.save_tree, "Write every node of the merge tree, not only the final segments");
+    cmd->add_option("--cache-dir", o.cache_dir, "Vocabulary-embedding cache (default ~/.cache/zgseg/vocab)");
 }
 
 }  // namespace
@@ -55,7 +282,7 @@ Action add_segment_command(CLI::App& app) {
     add_output_options(cmd, *o);
     add_pipeline_options(cmd, o->params, o->preset);
     add_common_options(cmd, o->common);
-    return [cmd, o] { return run_segment(cmd, *o); };
+    return [cmd, o] { return run_segment(cmd, *o, false); };
 }
 
 Action add_batch_command(CLI::App& app) {
@@ -65,9 +292,10 @@ Action add_batch_command(CLI::App& app) {
     add_output_options(cmd, *o);
     cmd->add_flag("--resume", o->resume, "Skip images whose outputs are complete and valid; redo incomplete ones");
     cmd->add_option("--shard", o->shard, "I/N: process the I-th of N deterministic shards (0-based I)");
+    cmd->add_flag("--list", o->list_only, "Print the inputs this run (and shard) would process, then exit");
     add_pipeline_options(cmd, o->params, o->preset);
     add_common_options(cmd, o->common);
-    return [cmd, o] { return run_segment(cmd, *o); };
+    return [cmd, o] { return run_segment(cmd, *o, true); };
 }
 
 }  // namespace zgseg::cli

@@ -1,0 +1,186 @@
+// The Pipeline: stages 1–4 over one image, networks loaded once.
+#include "zgseg/pipeline.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "core/log.hpp"
+#include "core/model_dir.hpp"
+#include "nets/clip.hpp"
+#include "nets/vit.hpp"
+#include "stages/candidates/candidates.hpp"
+#include "stages/captioning/clip_text_encoder.hpp"
+#include "stages/captioning/vocab_captioner.hpp"
+#include "stages/embedding/segment_embedder.hpp"
+#include "stages/merging/merge_tree.hpp"
+#include "text/clip_tokenizer.hpp"
+#include "zgseg/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace zgseg {
+
+namespace {
+
+constexpr const char* kDino = "dino-vits8";
+constexpr const char* kClip = "clip-vit-large-patch14-336";
+
+torch::Device choose_device(const std::string& name) {
+    if (name == "cpu") return torch::kCPU;
+    if (name == "cuda") {
+        if (!torch::cuda::is_available())
+            throw UsageError("--device cuda: no CUDA device is available here (use --device cpu or auto)");
+        return torch::kCUDA;
+    }
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+torch::ScalarType choose_dtype(const std::string& precision, torch::Device device) {
+    if (precision == "fp32") return torch::kFloat32;
+    if (!device.is_cuda()) throw UsageError("--precision " + precision + " needs --device cuda (CPU runs in fp32)");
+    return precision == "fp16" ? torch::kFloat16 : torch::kBFloat16;
+}
+
+fs::path default_cache_dir() {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    if (xdg && *xdg) return fs::path(xdg) / "zgseg";
+    return fs::path(home && *home ? home : "/tmp") / ".cache" / "zgseg";
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::vector<float> to_vector(const torch::Tensor& row) {
+    const auto t = row.to(torch::kCPU, torch::kFloat32).contiguous();
+    return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+}
+
+}  // namespace
+
+struct Pipeline::Impl {
+    PipelineParams params;
+    torch::Device device = torch::kCPU;
+    torch::ScalarType dtype = torch::kFloat32;
+    std::unique_ptr<DinoVit> dino;
+    std::unique_ptr<ClipVision> clip_vision;
+    std::unique_ptr<ClipText> clip_text;
+    std::unique_ptr<ClipTokenizer> clip_tokenizer;
+    std::unique_ptr<ClipTextEncoder> text_encoder;
+    std::unique_ptr<Captioner> captioner;
+    std::string captioner_name;
+};
+
+Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
+Pipeline::~Pipeline() = default;
+const PipelineParams& Pipeline::params() const { return impl_->params; }
+std::string Pipeline::device() const { return impl_->device.is_cuda() ? "cuda" : "cpu"; }
+std::string Pipeline::captioner() const { return impl_->captioner_name; }
+
+std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const PipelineParams& params,
+                                         const std::string& cache_dir) {
+    std::unique_ptr<Pipeline> p(new Pipeline());
+    auto& m = *p->impl_;
+    m.params = params;
+    m.device = choose_device(params.device);
+    m.dtype = choose_dtype(params.precision, m.device);
+
+    // The captioner: ZeroCap (the paper's) on CUDA, the vocabulary captioner on CPU.
+    std::string captioner = params.captioner;
+    if (captioner == "auto") captioner = m.device.is_cuda() ? "zerocap" : "vocab";
+    if (captioner == "zerocap") {
+        throw Error("the ZeroCap captioner is not implemented in this version of zgseg yet; use --captioner vocab");
+    }
+    m.captioner_name = captioner;
+    models.require({kDino, kClip});
+
+    m.dino = std::make_unique<DinoVit>(DinoVit::load(models.folder(kDino), m.device, m.dtype));
+    m.clip_vision = std::make_unique<ClipVision>(ClipVision::load(models.folder(kClip), m.device, m.dtype));
+    m.clip_text = std::make_unique<ClipText>(ClipText::load(models.folder(kClip), m.device, m.dtype));
+    m.clip_tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer(models.file(kClip, "vocab.json"),
+                                                                     models.file(kClip, "merges.txt")));
+    m.text_encoder = std::make_unique<ClipTextEncoder>(*m.clip_text, *m.clip_tokenizer);
+
+    const fs::path vocab = params.vocab.vocab_file.empty() ? bundled_models_dir() / "vocab" / "wordnet-nouns.txt"
+                                                           : fs::path(params.vocab.vocab_file);
+    const fs::path cache = cache_dir.empty() ? default_cache_dir() / "vocab" : fs::path(cache_dir);
+    m.captioner = std::make_unique<VocabCaptioner>(*m.text_encoder, model_fingerprint(models.folder(kClip)), vocab,
+                                                   cache, params.vocab.top_k);
+    log::info("captioner: " + m.captioner_name + ", device: " + p->device());
+    return p;
+}
+
+PipelineResult Pipeline::run(const uint8_t* rgb, int width, int height) {
+    auto& m = *impl_;
+    torch::NoGradGuard no_grad;
+    PipelineResult result;
+    result.width = width;
+    result.height = height;
+    result.captioner = m.captioner_name;
+    result.device = device();
+
+    // Stage 1: candidates.
+    auto start = std::chrono::steady_clock::now();
+    const CandidateStage stage1(*m.dino, m.params.candidates);
+    Candidates candidates = stage1.run(rgb, width, height);
+    for (const auto& [k, v] : candidates.timings) result.timings["stage1." + k] = v;
+    result.timings["stage1"] = seconds_since(start);
+    result.work_width = candidates.work_width;
+    result.work_height = candidates.work_height;
+    const int64_t h = candidates.work_height, w = candidates.work_width;
+    const auto leaf_map = torch::from_blob(candidates.leaf_map.data(), {h, w}, torch::kInt32).clone();
+
+    // Stage 2 set-up: the CLIP input from the original image; the unmasked blocks run once.
+    start = std::chrono::steady_clock::now();
+    const auto rgb_tensor = torch::from_blob(const_cast<uint8_t*>(rgb), {height, width, 3}, torch::kUInt8);
+    SegmentEmbedder embedder(*m.clip_vision, m.params.embedding);
+    const auto clip_image = clip_preprocess(rgb_tensor, m.clip_vision->image_size());
+    if (!m.params.embedding.crop_and_mask) embedder.set_image(clip_image);
+    const double embed_setup_seconds = seconds_since(start);
+    double embed_seconds = 0, caption_seconds = 0;  // spent inside the merging stage's calls
+
+    // Stages 2+3 for a batch of nodes (leaf sets), called by the merging stage.
+    const auto work_rgb = torch::from_blob(candidates.work_rgb.data(), {h, w, 3}, torch::kUInt8);
+    auto features = [&](const std::vector<std::vector<int32_t>>& leaf_sets) {
+        auto t0 = std::chrono::steady_clock::now();
+        std::vector<torch::Tensor> masks;
+        for (const auto& set : leaf_sets) {
+            auto mask = torch::zeros({h, w}, torch::kBool);
+            for (int32_t leaf : set) mask |= (leaf_map == leaf);
+            masks.push_back(mask.to(torch::kFloat32));
+        }
+        const auto stacked = torch::stack(masks);  // (N, h, w)
+        const auto embeddings = m.params.embedding.crop_and_mask ? embedder.embed_crop_and_mask(work_rgb, stacked)
+                                                                 : embedder.embed(stacked);
+        embed_seconds += seconds_since(t0);
+        t0 = std::chrono::steady_clock::now();
+        auto captions = m.captioner->caption(embeddings);
+        caption_seconds += seconds_since(t0);
+        std::vector<std::pair<std::vector<float>, Caption>> out;
+        for (size_t i = 0; i < leaf_sets.size(); ++i) out.push_back({to_vector(embeddings[i]), std::move(captions[i])});
+        return out;
+    };
+
+    // Stage 4: merging (calls stages 2 and 3 for the leaves and each accepted merge).
+    start = std::chrono::steady_clock::now();
+    auto merged = merge_tree(candidates.leaf_heap_ids, features, m.params.merge);
+    result.timings["stage4"] = std::max(0.0, seconds_since(start) - embed_seconds - caption_seconds);
+    result.timings["stage2"] = embed_setup_seconds + embed_seconds;
+    result.timings["stage3"] = caption_seconds;
+    result.nodes = std::move(merged.nodes);
+
+    // Final label map at the working resolution: each leaf's final ancestor.
+    std::vector<int32_t> segment_of_leaf(candidates.leaf_heap_ids.size(), 0);
+    for (const auto& node : result.nodes)
+        if (node.final)
+            for (int32_t leaf : node.leaves) segment_of_leaf[leaf] = node.segment_id;
+    result.leaf_map = std::move(candidates.leaf_map);
+    result.label_map.resize(result.leaf_map.size());
+    for (size_t i = 0; i < result.leaf_map.size(); ++i) result.label_map[i] = segment_of_leaf[result.leaf_map[i]];
+    return result;
+}
+
+}  // namespace zgseg
