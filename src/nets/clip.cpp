@@ -39,9 +39,15 @@ void collect(ModelConfig& parent, const ModelConfig& child, const std::string& n
     try {
         child.check();
     } catch (const Error& e) {
-        const std::string msg = e.what();
-        const auto colon = msg.find("': ");
-        parent.problem("in " + name + ": " + (colon == std::string::npos ? msg : msg.substr(colon + 3)));
+        // The child's message is "unsupported model config '<source>': p1; p2; ...".
+        std::string rest = e.what();
+        const auto colon = rest.find("': ");
+        if (colon != std::string::npos) rest = rest.substr(colon + 3);
+        for (size_t start = 0; start <= rest.size();) {
+            const size_t end = std::min(rest.find("; ", start), rest.size());
+            parent.problem(name + ": " + rest.substr(start, end - start));
+            start = end + 2;
+        }
     }
 }
 

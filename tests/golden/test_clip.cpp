@@ -152,9 +152,9 @@ TEST(ClipLoader, RefusesAnUnsupportedConfigListingEveryValue) {
     });
     const std::string msg = error_of([&] { ClipText::load(dir.path, torch::kCPU, torch::kFloat32); });
     std::cout << msg << "\n";
-    EXPECT_NE(msg.find("in vision_config: 'hidden_act' = 'relu' is not supported"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("in text_config: 'hidden_act' = 'gelu_new' is not supported"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("not a multiple of num_attention_heads 3"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("vision_config: 'hidden_act' = 'relu' is not supported"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("text_config: 'hidden_act' = 'gelu_new' is not supported"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("text_config: hidden_size 32 is not a multiple of num_attention_heads 3"), std::string::npos) << msg;
 }
 
 TEST(ClipLoader, OldStyleConfigDictsReplaceTheTowerConfigs) {
@@ -187,7 +187,7 @@ TEST(ClipVision, HalfPrecisionOnCudaStaysCloseToFloat32) {
         const auto tw = expected().at("text_embeds_argmax");
         const double trel = max_abs_diff(text.encode(ids), tw) / tw.abs().max().item<double>();
         std::cout << c10::toString(dtype) << " on CUDA: relative max diff image " << rel << ", text " << trel << "\n";
-        const double tol = dtype == torch::kFloat32 ? 5e-3 : dtype == torch::kFloat16 ? 3e-2 : 1e-1;
+        const double tol = dtype == torch::kFloat32 ? 1e-3 : dtype == torch::kFloat16 ? 1e-2 : 5e-2;
         EXPECT_LE(rel, tol);
         EXPECT_LE(trel, tol);
     }

@@ -108,7 +108,10 @@ inline std::vector<float> dinolike(int64_t h, int64_t w, int64_t d, int regions,
             double best_dist = 1e300;
             for (int r = 0; r < regions; ++r) {
                 const double dist = std::hypot(double(y) - sy[r], double(xx) - sx[r]);
-                if (dist < best_dist) best_dist = dist, best = r;
+                if (dist < best_dist) {
+                    best_dist = dist;
+                    best = r;
+                }
             }
             for (int64_t l = 0; l < latent; ++l) {
                 z[l] = base[best * latent + l];

@@ -64,7 +64,9 @@ Candidates CandidateStage::run(const uint8_t* rgb, int width, int height) const 
     out.timings["features"] = seconds_since(start);
 
     start = std::chrono::steady_clock::now();
-    const auto merges = ward_linkage(desc.data_ptr<float>(), n, d);
+    WardOptions ward_options;
+    ward_options.threads = std::max(1, torch::get_num_threads());  // the same result for any thread count
+    const auto merges = ward_linkage(desc.data_ptr<float>(), n, d, ward_options);
     out.timings["ward"] = seconds_since(start);
 
     start = std::chrono::steady_clock::now();
