@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "core/model_dir.hpp"
 #include "text/tokenize_jsonl.hpp"
+#include "zgseg/inspect.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg::cli {
@@ -53,12 +54,44 @@ Action add_tokenize_command(CLI::App& app) {
 }
 
 Action add_inspect_command(CLI::App& app) {
-    auto o = std::make_shared<CommonOptions>();
-    auto* cmd = app.add_subcommand("inspect", "Run one network on an input and write its outputs to safetensors "
-                                              "(not implemented yet)");
-    cmd->allow_extras();
-    add_common_options(cmd, *o);
-    return [] () -> int { throw Error("'zgseg inspect' is not implemented in this version yet"); };
+    struct InspectOptions {
+        CommonOptions common;
+        InspectRequest request;
+        std::string image, text, out;
+    };
+    auto o = std::make_shared<InspectOptions>();
+    auto* cmd = app.add_subcommand("inspect", "Run one network on an input with zgseg's preprocessing and write its "
+                                              "outputs to a safetensors file (to check a model folder)");
+    cmd->add_option("network", o->request.network, "Which network")
+        ->required()
+        ->check(CLI::IsMember({"dino", "clip-image", "clip-text", "gpt2", "sbert"}));
+    cmd->add_option("--image", o->image, "Input image (dino, clip-image)");
+    cmd->add_option("--text-jsonl", o->text, "Input texts, one JSON string a line (clip-text, gpt2, sbert)");
+    cmd->add_option("--out", o->out, "Output FILE.safetensors")->required();
+    cmd->add_option("--model-dir", o->request.model_dir, "The network's folder (default: its folder in --models)");
+    cmd->add_option("--dino-size", o->request.dino_size, "Shorter side for DINO")->check(CLI::Range(32, 1024));
+    cmd->add_option("--dino-stride", o->request.dino_stride, "DINO stride")->check(CLI::Range(1, 8));
+    cmd->add_flag("--overwrite", o->request.overwrite, "Replace an existing output file");
+    add_common_options(cmd, o->common);
+    return [o]() -> int {
+        apply_common_options(o->common);
+        auto& r = o->request;
+        r.image = o->image;
+        r.text_jsonl = o->text;
+        r.out = o->out;
+        r.device = o->common.device == "cuda" ? "cuda" : "cpu";
+        if (r.model_dir.empty()) {
+            const auto models = ModelDirectory::resolve(o->common.models);
+            const std::string folder = r.network == "dino"   ? "dino-vits8"
+                                       : r.network == "gpt2" ? "gpt2-medium"
+                                       : r.network == "sbert" ? "all-mpnet-base-v2"
+                                                              : "clip-vit-large-patch14-336";
+            models.require({folder});
+            r.model_dir = models.folder(folder);
+        }
+        std::cout << run_inspect(r) << "\n";
+        return 0;
+    };
 }
 
 }  // namespace zgseg::cli

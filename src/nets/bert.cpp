@@ -229,6 +229,7 @@ torch::Tensor EncoderLayer::forward(const torch::Tensor& x, const torch::Tensor&
 
 std::unique_ptr<TokenEncoder> load_token_encoder(const std::filesystem::path& model_dir, torch::Device device,
                                                  torch::ScalarType dtype) {
+    check_run_dtype(device, dtype, "text encoder '" + model_dir.string() + "'");
     ModelConfig json = ModelConfig::load(model_dir / "config.json");
     const std::string type = json.get_string("model_type");
     const auto weights = model_dir / "model.safetensors";

@@ -50,6 +50,7 @@ Gpt2Config Gpt2Config::load(const std::filesystem::path& config_json) {
 }
 
 Gpt2 Gpt2::load(const std::filesystem::path& model_dir, torch::Device device, torch::ScalarType dtype) {
+    check_run_dtype(device, dtype, "GPT-2 '" + model_dir.string() + "'");
     Gpt2 net;
     net.config_ = Gpt2Config::load(model_dir / "config.json");
     const Gpt2Config& c = net.config_;

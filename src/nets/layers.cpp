@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "zgseg/error.hpp"
+
 namespace zgseg {
 
 Linear Linear::load(Weights& w, const std::string& name, int64_t in, int64_t out) {
@@ -28,6 +30,13 @@ LayerNorm LayerNorm::load(Weights& w, const std::string& name, int64_t dim, doub
 
 torch::Tensor LayerNorm::forward(const torch::Tensor& x) const {
     return torch::layer_norm(x, {weight.size(0)}, weight, bias, eps);
+}
+
+void check_run_dtype(torch::Device device, torch::ScalarType dtype, const std::string& network) {
+    const bool half = dtype == torch::kFloat16 || dtype == torch::kBFloat16;
+    if (dtype == torch::kFloat32 || (half && device.is_cuda())) return;
+    throw Error(network + ": cannot run in " + c10::toString(dtype) + " on " + device.str() +
+                " (use float32, or float16/bfloat16 on a CUDA device)");
 }
 
 bool parse_activation(const std::string& name, Activation& out) {

@@ -39,6 +39,10 @@ struct LayerNorm {
     torch::Tensor forward(const torch::Tensor& x) const;  // (..., dim) -> (..., dim)
 };
 
+// Refuses (zgseg::Error) a run dtype the networks are not meant for: float32
+// anywhere; float16/bfloat16 only on CUDA (slow and untested on the CPU).
+void check_run_dtype(torch::Device device, torch::ScalarType dtype, const std::string& network);
+
 // Activations named as in Hugging Face's ACT2FN.
 enum class Activation { GeluErf, GeluTanh };
 // "gelu" -> GeluErf; "gelu_new" / "gelu_pytorch_tanh" -> GeluTanh.

@@ -128,6 +128,7 @@ TEST_F(Gpt2Golden, RejectsBadInputs) {
     EXPECT_THROW(net_->forward(ids, p), Error);                                      // a layer missing
     EXPECT_THROW(net_->forward(ids.slice(0, 0, 2), past(false)), Error);             // batch mismatch
     EXPECT_THROW(net_->forward(ids, past(false), torch::ones({3, 4}, torch::kInt64)), Error);  // mask too short
+    EXPECT_THROW(Gpt2::load(kModel, torch::kCPU, torch::kFloat16), Error);           // half precision is for CUDA
 }
 
 // The hub checkpoint has no "transformer." prefix and carries the attention

@@ -140,13 +140,14 @@ TEST(BenchVisionNets, DISABLED_DinoVitS8KeysAtStride2) {
     for (auto kernel : {AttentionKernel::Fused, AttentionKernel::Chunked}) {
         net.set_attention_kernel(kernel);
         test::reset_peak_rss();
+        const double before = test::peak_rss_bytes() / 1048576.0;  // = resident now, weights included
         const auto t0 = std::chrono::steady_clock::now();
         const auto keys = net.last_block_keys(image, 2);
         const double s = seconds_since(t0);
         std::cout << (kernel == AttentionKernel::Fused ? "  fused (scaled_dot_product_attention): "
                                                        : "  chunked (1,024 queries, per head):   ")
                   << s << " s, " << flops / s / 1e9 << " GFLOP/s, peak RSS " << test::peak_rss_bytes() / 1048576.0
-                  << " MiB, keys " << keys.sizes() << "\n";
+                  << " MiB (" << before << " MiB resident before), keys " << keys.sizes() << "\n";
     }
 }
 
