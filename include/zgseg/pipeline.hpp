@@ -34,6 +34,7 @@ public:
 
 private:
     Pipeline();
+    PipelineResult run_stages(const uint8_t* rgb, int width, int height);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -113,6 +113,7 @@ ClipConfig ClipConfig::from(ModelConfig& cfg) {
 // ---- vision tower ------------------------------------------------------------
 
 ClipVision ClipVision::load(const fs::path& model_dir, torch::Device device, torch::ScalarType dtype) {
+    check_run_dtype(device, dtype, "CLIP vision tower '" + model_dir.string() + "'");
     ModelConfig cfg = ModelConfig::load(model_dir / "config.json");
     ClipVision net;
     net.config_ = ClipConfig::from(cfg);
@@ -179,6 +180,7 @@ torch::Tensor ClipVision::image_embedding(const torch::Tensor& image) const {
 // ---- text tower --------------------------------------------------------------
 
 ClipText ClipText::load(const fs::path& model_dir, torch::Device device, torch::ScalarType dtype) {
+    check_run_dtype(device, dtype, "CLIP text tower '" + model_dir.string() + "'");
     ModelConfig cfg = ModelConfig::load(model_dir / "config.json");
     ClipText net;
     net.config_ = ClipConfig::from(cfg);

@@ -38,6 +38,7 @@ VitConfig VitConfig::from(ModelConfig& cfg) {
 }
 
 DinoVit DinoVit::load(const fs::path& model_dir, torch::Device device, torch::ScalarType dtype) {
+    check_run_dtype(device, dtype, "DINO ViT '" + model_dir.string() + "'");
     ModelConfig cfg = ModelConfig::load(model_dir / "config.json");
     DinoVit net;
     net.config_ = VitConfig::from(cfg);

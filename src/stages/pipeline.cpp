@@ -114,6 +114,15 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
 }
 
 PipelineResult Pipeline::run(const uint8_t* rgb, int width, int height) {
+    try {
+        return run_stages(rgb, width, height);
+    } catch (const c10::OutOfMemoryError& e) {
+        throw Error(std::string("the GPU ran out of memory (") + e.what_without_backtrace() +
+                    "); try --device cpu, or --preset fast for a smaller stage 1");
+    }
+}
+
+PipelineResult Pipeline::run_stages(const uint8_t* rgb, int width, int height) {
     auto& m = *impl_;
     torch::NoGradGuard no_grad;
     PipelineResult result;

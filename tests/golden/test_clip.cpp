@@ -175,6 +175,13 @@ TEST(ClipLoader, OldStyleConfigDictsReplaceTheTowerConfigs) {
     EXPECT_NO_THROW(ClipText::load(dir.path, torch::kCPU, torch::kFloat32));
 }
 
+TEST(ClipLoader, RefusesHalfPrecisionOnTheCpu) {
+    EXPECT_NE(error_of([&] { ClipVision::load(kModel, torch::kCPU, torch::kBFloat16); }).find("cannot run in BFloat16"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { ClipText::load(kModel, torch::kCPU, torch::kFloat16); }).find("cannot run in Half"),
+              std::string::npos);
+}
+
 TEST(ClipVision, HalfPrecisionOnCudaStaysCloseToFloat32) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
     torch::NoGradGuard no_grad;

@@ -133,6 +133,11 @@ TEST(DinoLoader, RefusesAnUnsupportedConfigListingEveryValue) {
     EXPECT_NE(msg.find((dir.path / "config.json").string()), std::string::npos) << msg;
 }
 
+TEST(DinoLoader, RefusesHalfPrecisionOnTheCpu) {
+    const std::string msg = error_of([&] { DinoVit::load(kModel, torch::kCPU, torch::kFloat16); });
+    EXPECT_NE(msg.find("cannot run in Half on cpu"), std::string::npos) << msg;
+}
+
 TEST_F(DinoFixture, HalfPrecisionOnCudaStaysCloseToFloat32) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
     const auto want = expected.at("keys_crop_stride2");

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <unordered_map>
 
 #include "core/log.hpp"
 #include "core/safetensors.hpp"
