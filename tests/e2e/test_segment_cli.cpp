@@ -1,6 +1,7 @@
 // End to end: the real zgseg binary on the VOC photos with the tiny fixture
 // models and the vocabulary captioner; every output file is checked.
 #include <opencv2/imgcodecs.hpp>
+#include <map>
 #include <set>
 
 #include "cli_harness.hpp"
@@ -80,8 +81,29 @@ TEST(SegmentCli, ThreeVocPhotosWithTinyModels) {
     const auto r = run_zgseg("segment " + images + "-o " + quote((dir.path / "out").string()) + " " +
                              tiny_flags(models, dir.path / "cache") + " --save-tree");
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    for (const char* n : {"2011_000003", "2011_000006", "2011_000025"})
+    for (const char* n : {"2011_000003", "2011_000006", "2011_000025"}) {
         check_outputs(dir.path / "out" / n, kPhotos / (std::string(n) + ".jpg"));
+        // The tree (--save-tree): each merged node covers exactly its children's
+        // leaves; every leaf is covered by exactly one final node.
+        const auto json = nlohmann::json::parse(slurp((dir.path / "out" / n).string() + ".json"));
+        std::map<int64_t, std::set<int>> leaves_of;
+        std::map<int, int> finals_per_leaf;
+        for (const auto& node : json["tree"]) {
+            leaves_of[node["heap_id"]] = node["leaves"].get<std::set<int>>();
+            if (node["final"])
+                for (int leaf : node["leaves"]) ++finals_per_leaf[leaf];
+        }
+        for (const auto& node : json["tree"]) {
+            if (!node["merged"]) continue;
+            std::set<int> children;
+            for (int64_t c : node["children_heap_ids"]) {
+                ASSERT_TRUE(leaves_of.count(c)) << "child " << c << " of merged node " << node["heap_id"];
+                children.insert(leaves_of[c].begin(), leaves_of[c].end());
+            }
+            EXPECT_EQ(children, leaves_of[node["heap_id"]]) << n << " node " << node["heap_id"];
+        }
+        for (const auto& [leaf, count] : finals_per_leaf) EXPECT_EQ(count, 1) << n << " leaf " << leaf;
+    }
     EXPECT_TRUE(fs::exists(dir.path / "cache")) << "vocabulary cache written";
     for (const auto& e : fs::directory_iterator(dir.path / "out"))
         EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
