@@ -2,6 +2,8 @@
 // and nothing half-written; a batch reports the bad item and goes on.
 #include <sys/stat.h>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "cli_harness.hpp"
 
 using namespace e2e;
@@ -66,6 +68,32 @@ TEST(BadInputs, TruncatedJpeg) {
     const auto bytes = slurp(kPhoto);
     std::ofstream(p, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
     expect_error(f.segment(p), "", p.string());
+}
+
+TEST(BadInputs, UnsupportedFormat) {
+    Fixture f;
+    const auto p = f.dir.path / "anim.gif";
+    std::ofstream(p, std::ios::binary) << std::string("GIF89a\x01\x00\x01\x00\x00\x00\x00;", 13);
+    const auto r = f.segment(p);
+    expect_error(r, "", p.string());
+    EXPECT_NE(r.err.find("GIF"), std::string::npos) << "names the format: " << r.err;
+}
+
+TEST(BadInputs, ImageTooSmall) {
+    Fixture f;
+    const auto p = f.dir.path / "tiny.png";
+    cv::imwrite(p.string(), cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 20, 30)));
+    expect_error(f.segment(p), "", p.string());
+}
+
+TEST(BadInputs, OutNotWritable) {
+    if (::geteuid() == 0) GTEST_SKIP() << "root can write into any folder; needs a non-root run";
+    Fixture f;
+    fs::create_directories(f.out);
+    fs::permissions(f.out, fs::perms::owner_read | fs::perms::owner_exec);
+    const auto r = f.segment(kPhoto);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("not writable"), std::string::npos) << r.err;
 }
 
 TEST(BadInputs, UnreadablePermissions) {
