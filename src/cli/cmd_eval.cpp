@@ -1,5 +1,5 @@
-// `zgseg eval` and `zgseg bench`: registered so --help documents them; their
-// implementations land with the evaluation and performance work.
+// `zgseg eval`: registered so --help documents it; the implementation lands
+// with the evaluation work.
 #include <memory>
 
 #include "cli/commands.hpp"
@@ -14,15 +14,6 @@ Action add_eval_command(CLI::App& app) {
     cmd->allow_extras();
     add_common_options(cmd, *o);
     return [] () -> int { throw Error("'zgseg eval' is not implemented in this version yet"); };
-}
-
-Action add_bench_command(CLI::App& app) {
-    auto o = std::make_shared<CommonOptions>();
-    auto* cmd = app.add_subcommand("bench", "Time every stage at real model sizes with random weights "
-                                            "(not implemented yet)");
-    cmd->allow_extras();
-    add_common_options(cmd, *o);
-    return [] () -> int { throw Error("'zgseg bench' is not implemented in this version yet"); };
 }
 
 }  // namespace zgseg::cli
