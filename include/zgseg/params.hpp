@@ -49,6 +49,7 @@ struct ZeroCapParams {
     double end_factor = 1.1;            // --zerocap-end-factor
     double first_step_end_factor = 1.6; // --zerocap-first-end-factor
     double forbidden_factor = 20;       // --zerocap-forbidden-factor
+    int segments_per_batch = 8;         // --zerocap-batch: segments captioned together (exact; memory only)
 };
 
 // Stage 3 (fast): vocabulary retrieval by CLIP cosine.

@@ -52,6 +52,9 @@ void add_pipeline_options(CLI::App* cmd, PipelineParams& p, std::string& preset)
     cmd->add_option("--zerocap-end-factor", z.end_factor, "End-token ('.') factor after the first step")->check(CLI::PositiveNumber)->group(s3);
     cmd->add_option("--zerocap-first-end-factor", z.first_step_end_factor, "End-token damping at the first step")->check(CLI::PositiveNumber)->group(s3);
     cmd->add_option("--zerocap-forbidden-factor", z.forbidden_factor, "Damping of the forbidden tokens")->check(CLI::PositiveNumber)->group(s3);
+    cmd->add_option("--zerocap-batch", z.segments_per_batch,
+                    "Segments captioned together in one batch (same captions; more memory, faster)")
+        ->check(CLI::Range(1, 256))->group(s3);
 
     const char* s3b = "Stage 3: vocabulary captioner";
     cmd->add_option("--vocab", p.vocab.vocab_file, "Vocabulary file, one entry a line (default: bundled WordNet nouns)")->group(s3b);

@@ -214,7 +214,7 @@ int64_t ClipText::pooling_position(const std::vector<int64_t>& ids) const {
     return eos - ids.begin();
 }
 
-torch::Tensor ClipText::encode(const std::vector<std::vector<int64_t>>& ids) const {
+void ClipText::check_ids(const std::vector<std::vector<int64_t>>& ids) const {
     for (size_t i = 0; i < ids.size(); ++i) {
         const auto& s = ids[i];
         if (s.empty() || static_cast<int64_t>(s.size()) > config_.max_positions)
@@ -225,6 +225,23 @@ torch::Tensor ClipText::encode(const std::vector<std::vector<int64_t>>& ids) con
                 throw Error("CLIP text input " + std::to_string(i) + " has token id " + std::to_string(id) +
                             " outside the vocabulary of " + std::to_string(config_.vocab_size));
     }
+}
+
+torch::Tensor ClipText::encode(const std::vector<std::vector<int64_t>>& ids) const { return encode_rows(ids, 0); }
+
+torch::Tensor ClipText::encode_padded(const std::vector<std::vector<int64_t>>& ids, int64_t length) const {
+    if (length < 1 || length > config_.max_positions)
+        throw Error("CLIP text padding length " + std::to_string(length) + " is outside 1.." +
+                    std::to_string(config_.max_positions));
+    for (const auto& s : ids)
+        if (static_cast<int64_t>(s.size()) > length)
+            throw Error("CLIP text input of " + std::to_string(s.size()) + " tokens is longer than the padding length " +
+                        std::to_string(length));
+    return encode_rows(ids, length);
+}
+
+torch::Tensor ClipText::encode_rows(const std::vector<std::vector<int64_t>>& ids, int64_t pad_to) const {
+    check_ids(ids);
     // Batches of similar lengths waste little on padding; rows go back to input order.
     std::vector<size_t> order(ids.size());
     std::iota(order.begin(), order.end(), 0);
@@ -239,14 +256,14 @@ torch::Tensor ClipText::encode(const std::vector<std::vector<int64_t>>& ids) con
             batch.push_back(&ids[order[j]]);
             rows.push_back(static_cast<int64_t>(order[j]));
         }
-        out.index_copy_(0, torch::tensor(rows, torch::kLong).to(device_), encode_batch(batch));
+        out.index_copy_(0, torch::tensor(rows, torch::kLong).to(device_), encode_batch(batch, pad_to));
     }
     return out;
 }
 
-torch::Tensor ClipText::encode_batch(const std::vector<const std::vector<int64_t>*>& batch) const {
+torch::Tensor ClipText::encode_batch(const std::vector<const std::vector<int64_t>*>& batch, int64_t pad_to) const {
     const int64_t B = static_cast<int64_t>(batch.size());
-    int64_t L = 0;
+    int64_t L = pad_to;
     for (const auto* s : batch) L = std::max<int64_t>(L, static_cast<int64_t>(s->size()));
     auto tokens = torch::zeros({B, L}, torch::kLong);  // right padding; never seen by real tokens
     std::vector<int64_t> pool(B);
@@ -263,6 +280,104 @@ torch::Tensor ClipText::encode_batch(const std::vector<const std::vector<int64_t
     const auto rows = torch::arange(B, torch::TensorOptions().dtype(torch::kLong).device(device_));
     const auto cols = torch::tensor(pool, torch::kLong).to(device_);
     return torch::linear(x.index({rows, cols}), projection_);  // (B, projection_dim)
+}
+
+ClipText::Prefixes ClipText::encode_prefixes(const std::vector<std::vector<int64_t>>& prefixes) const {
+    check_ids(prefixes);
+    Prefixes out;
+    const int64_t N = static_cast<int64_t>(prefixes.size());
+    int64_t P = 0;
+    for (const auto& s : prefixes) {
+        out.lengths.push_back(static_cast<int64_t>(s.size()));
+        P = std::max<int64_t>(P, static_cast<int64_t>(s.size()));
+    }
+    auto tokens = torch::zeros({N, P}, torch::kLong);  // right padding, masked out by the suffixes
+    for (int64_t n = 0; n < N; ++n) std::copy(prefixes[n].begin(), prefixes[n].end(), tokens[n].data_ptr<int64_t>());
+    auto x = torch::embedding(token_embedding_, tokens.to(device_)) + pos_embedding_.slice(0, 0, P);  // (N, P, C)
+    for (const auto& block : blocks_) {
+        // Standard causal attention that also keeps this block's keys/values.
+        x = encoder_block(block, x, [&](const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                        double scale) {
+            out.keys.push_back(k);    // (N, H, P, D)
+            out.values.push_back(v);
+            return softmax_attention(q, k, v, scale, AttentionKernel::Fused, /*causal=*/true);
+        });
+    }
+    return out;
+}
+
+torch::Tensor ClipText::encode_suffixes(const Prefixes& prefixes, const std::vector<int64_t>& prefix_of,
+                                        const std::vector<std::vector<int64_t>>& suffixes,
+                                        const std::vector<int64_t>& pool) const {
+    if (prefix_of.size() != suffixes.size() || pool.size() != suffixes.size())
+        throw Error("CLIP text suffixes: prefix_of, suffixes and pool differ in length");
+    const int64_t num_prefixes = static_cast<int64_t>(prefixes.lengths.size());
+    for (size_t n = 0; n < suffixes.size(); ++n) {
+        if (prefix_of[n] < 0 || prefix_of[n] >= num_prefixes)
+            throw Error("CLIP text suffix " + std::to_string(n) + " names a prefix that does not exist");
+        const int64_t total = prefixes.lengths[prefix_of[n]] + static_cast<int64_t>(suffixes[n].size());
+        if (suffixes[n].empty() || total > config_.max_positions || pool[n] < 0 ||
+            pool[n] >= static_cast<int64_t>(suffixes[n].size()))
+            throw Error("CLIP text suffix " + std::to_string(n) + " is empty, too long, or pools outside itself");
+    }
+    check_ids(suffixes);
+    const int64_t P = prefixes.keys.empty() ? 0 : prefixes.keys[0].size(2);
+    const auto lengths = torch::tensor(prefixes.lengths, torch::kLong).to(device_);
+
+    std::vector<size_t> order(suffixes.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return suffixes[a].size() < suffixes[b].size(); });
+    auto out = torch::empty({static_cast<int64_t>(suffixes.size()), config_.projection_dim},
+                            torch::TensorOptions().dtype(dtype_).device(device_));
+    const auto opts = torch::TensorOptions().dtype(torch::kLong);
+    for (size_t start = 0; start < order.size(); start += static_cast<size_t>(batch_size_)) {
+        const size_t end = std::min(order.size(), start + static_cast<size_t>(batch_size_));
+        const int64_t B = static_cast<int64_t>(end - start);
+        const int64_t T = static_cast<int64_t>(suffixes[order[end - 1]].size());  // sorted: the longest is last
+        auto tokens = torch::zeros({B, T}, opts);
+        std::vector<int64_t> rows(B), source(B), cols(B);
+        for (int64_t b = 0; b < B; ++b) {
+            const size_t n = order[start + b];
+            std::copy(suffixes[n].begin(), suffixes[n].end(), tokens[b].data_ptr<int64_t>());
+            rows[b] = static_cast<int64_t>(n);
+            source[b] = prefix_of[n];
+            cols[b] = pool[n];
+        }
+        const auto src = torch::tensor(source, opts).to(device_);
+        const auto row_prefix = lengths.index_select(0, src);                       // (B) P_b
+        // Suffix token t of row b sits at position P_b + t.
+        const auto positions = row_prefix.unsqueeze(1) + torch::arange(T, opts.device(device_));  // (B, T)
+        auto x = torch::embedding(token_embedding_, tokens.to(device_)) + torch::embedding(pos_embedding_, positions);
+        // May attend: the row's own prefix keys (j < P_b) and suffix keys up to itself.
+        const auto prefix_ok = torch::arange(P, opts.device(device_)).view({1, 1, P}) < row_prefix.view({B, 1, 1});
+        const auto suffix_ok = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(device_)).tril();
+        const auto allowed = torch::cat({prefix_ok.expand({B, T, P}), suffix_ok.unsqueeze(0).expand({B, T, T})}, 2)
+                                 .unsqueeze(1);                                       // (B, 1, T, P+T)
+        for (size_t l = 0; l < blocks_.size(); ++l) {
+            const auto pk = prefixes.keys[l].index_select(0, src);    // (B, H, P, D)
+            const auto pv = prefixes.values[l].index_select(0, src);
+            x = encoder_block(blocks_[l], x, [&](const torch::Tensor& q, const torch::Tensor& k,
+                                                 const torch::Tensor& v, double scale) {
+                return at::scaled_dot_product_attention(q, torch::cat({pk, k}, 2), torch::cat({pv, v}, 2), allowed,
+                                                        /*dropout_p=*/0.0, /*is_causal=*/false, scale);
+            });
+        }
+        x = final_norm_.forward(x);
+        const auto picked = x.index({torch::arange(B, opts.device(device_)), torch::tensor(cols, opts).to(device_)});
+        out.index_copy_(0, torch::tensor(rows, opts).to(device_), torch::linear(picked, projection_));
+    }
+    return out;
+}
+
+double ClipText::flops(int64_t tokens, int64_t keys) const {
+    const auto& t = config_.text;
+    const double C = static_cast<double>(t.hidden_size), I = static_cast<double>(t.intermediate_size);
+    // Per token and block: q, k, v, out (4·C² MACs) and the MLP (2·C·I MACs);
+    // attention: q·kᵀ and p·v, C MACs each per (token, key) pair. 2 FLOPs a MAC.
+    const double per_block = 2.0 * static_cast<double>(tokens) * (4 * C * C + 2 * C * I) +
+                             4.0 * C * static_cast<double>(keys);
+    return per_block * static_cast<double>(t.num_layers);
 }
 
 }  // namespace zgseg

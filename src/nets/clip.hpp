@@ -89,14 +89,41 @@ public:
     Pooling pooling() const { return config_.eos_token_id == 2 ? Pooling::ArgmaxId : Pooling::FirstEos; }
     int64_t pooling_position(const std::vector<int64_t>& ids) const;
 
+    // The same, with every row right-padded with id 0 to `length` tokens (the
+    // reference's 77): the slow way ZeroCap's reference encodes, kept to prove
+    // that encoding at true length changes nothing.
+    torch::Tensor encode_padded(const std::vector<std::vector<int64_t>>& ids, int64_t length) const;
+
+    // Prefix caching. The causal mask makes a token's states depend only on
+    // the tokens before it, so strings sharing a token prefix can reuse the
+    // prefix's keys/values and run only their own tokens.
+    struct Prefixes {
+        std::vector<int64_t> lengths;                // P_i per prefix
+        std::vector<torch::Tensor> keys, values;     // per block: (Np, H, Pmax, D), right-padded
+    };
+    Prefixes encode_prefixes(const std::vector<std::vector<int64_t>>& prefixes) const;
+    // suffixes[n] continues prefix prefix_of[n] (≥ 1 token each); pool[n] is
+    // the pooling position counted inside the suffix. → (N, projection_dim),
+    // unnormalised, in input order; equal to encode() of the whole strings.
+    torch::Tensor encode_suffixes(const Prefixes& prefixes, const std::vector<int64_t>& prefix_of,
+                                  const std::vector<std::vector<int64_t>>& suffixes,
+                                  const std::vector<int64_t>& pool) const;
+
+    // Floating-point operations of running `tokens` new tokens that attend to
+    // `keys` keys in total (Σ over the new tokens of the keys each sees).
+    double flops(int64_t tokens, int64_t keys) const;
+
     int64_t max_length() const { return config_.max_positions; }
     int64_t vocab_size() const { return config_.vocab_size; }
     int64_t eos_token_id() const { return config_.eos_token_id; }
     int64_t projection_dim() const { return config_.projection_dim; }
     void set_batch_size(int64_t n) { batch_size_ = std::max<int64_t>(1, n); }
+    int64_t batch_size() const { return batch_size_; }
 
 private:
-    torch::Tensor encode_batch(const std::vector<const std::vector<int64_t>*>& batch) const;
+    torch::Tensor encode_batch(const std::vector<const std::vector<int64_t>*>& batch, int64_t pad_to = 0) const;
+    torch::Tensor encode_rows(const std::vector<std::vector<int64_t>>& ids, int64_t pad_to) const;
+    void check_ids(const std::vector<std::vector<int64_t>>& ids) const;
 
     ClipConfig config_;
     torch::Device device_ = torch::kCPU;

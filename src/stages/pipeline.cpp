@@ -9,13 +9,16 @@
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
 #include "nets/clip.hpp"
+#include "nets/gpt2.hpp"
 #include "nets/vit.hpp"
 #include "stages/candidates/candidates.hpp"
 #include "stages/captioning/clip_text_encoder.hpp"
 #include "stages/captioning/vocab_captioner.hpp"
+#include "stages/captioning/zerocap.hpp"
 #include "stages/embedding/segment_embedder.hpp"
 #include "stages/merging/merge_tree.hpp"
 #include "text/clip_tokenizer.hpp"
+#include "text/gpt2_tokenizer.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -26,6 +29,7 @@ namespace {
 
 constexpr const char* kDino = "dino-vits8";
 constexpr const char* kClip = "clip-vit-large-patch14-336";
+constexpr const char* kGpt2 = "gpt2-medium";
 
 torch::Device choose_device(const std::string& name) {
     if (name == "cpu") return torch::kCPU;
@@ -70,6 +74,8 @@ struct Pipeline::Impl {
     std::unique_ptr<ClipText> clip_text;
     std::unique_ptr<ClipTokenizer> clip_tokenizer;
     std::unique_ptr<ClipTextEncoder> text_encoder;
+    std::unique_ptr<Gpt2> gpt2;  // ZeroCap only
+    std::unique_ptr<Gpt2Tokenizer> gpt2_tokenizer;
     std::unique_ptr<Captioner> captioner;
     std::string captioner_name;
 };
@@ -91,11 +97,11 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
     // The captioner: ZeroCap (the paper's) on CUDA, the vocabulary captioner on CPU.
     std::string captioner = params.captioner;
     if (captioner == "auto") captioner = m.device.is_cuda() ? "zerocap" : "vocab";
-    if (captioner == "zerocap") {
-        throw Error("the ZeroCap captioner is not implemented in this version of zgseg yet; use --captioner vocab");
-    }
+    if (captioner != "zerocap" && captioner != "vocab")
+        throw UsageError("--captioner must be auto, zerocap or vocab, not '" + captioner + "'");
     m.captioner_name = captioner;
-    models.require({kDino, kClip});
+    if (captioner == "zerocap") models.require({kDino, kClip, kGpt2});
+    else models.require({kDino, kClip});
 
     m.dino = std::make_unique<DinoVit>(DinoVit::load(models.folder(kDino), m.device, m.dtype));
     m.clip_vision = std::make_unique<ClipVision>(ClipVision::load(models.folder(kClip), m.device, m.dtype));
@@ -104,11 +110,23 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
                                                                      models.file(kClip, "merges.txt")));
     m.text_encoder = std::make_unique<ClipTextEncoder>(*m.clip_text, *m.clip_tokenizer);
 
-    const fs::path vocab = params.vocab.vocab_file.empty() ? bundled_models_dir() / "vocab" / "wordnet-nouns.txt"
-                                                           : fs::path(params.vocab.vocab_file);
-    const fs::path cache = cache_dir.empty() ? default_cache_dir() / "vocab" : fs::path(cache_dir);
-    m.captioner = std::make_unique<VocabCaptioner>(*m.text_encoder, model_fingerprint(models.folder(kClip)), vocab,
-                                                   cache, params.vocab.top_k);
+    if (captioner == "zerocap") {
+        // GPT-2 stays float32 whatever --precision says: its past is optimised by gradient steps.
+        m.gpt2 = std::make_unique<Gpt2>(Gpt2::load(models.folder(kGpt2), m.device, torch::kFloat32));
+        m.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(models.file(kGpt2, "vocab.json"),
+                                                           models.file(kGpt2, "merges.txt"));
+        auto generator = std::make_unique<ZeroCapGenerator>(
+            *m.gpt2, *m.gpt2_tokenizer, *m.clip_text, *m.clip_tokenizer,
+            read_forbidden_tokens(models.file(kGpt2, "zerocap_forbidden_tokens.txt")), params.zerocap,
+            ZeroCapSpeedups{CandidateTextOptions{}, params.zerocap.segments_per_batch});
+        m.captioner = std::make_unique<ZeroCapCaptioner>(std::move(generator), *m.text_encoder);
+    } else {
+        const fs::path vocab = params.vocab.vocab_file.empty() ? bundled_models_dir() / "vocab" / "wordnet-nouns.txt"
+                                                               : fs::path(params.vocab.vocab_file);
+        const fs::path cache = cache_dir.empty() ? default_cache_dir() / "vocab" : fs::path(cache_dir);
+        m.captioner = std::make_unique<VocabCaptioner>(*m.text_encoder, model_fingerprint(models.folder(kClip)), vocab,
+                                                       cache, params.vocab.top_k);
+    }
     log::info("captioner: " + m.captioner_name + ", device: " + p->device());
     return p;
 }

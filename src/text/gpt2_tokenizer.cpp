@@ -1,5 +1,7 @@
 #include "text/gpt2_tokenizer.hpp"
 
+#include <utility>
+
 #include "text/pretokenizers.hpp"
 #include "text/utf8.hpp"
 #include "zgseg/error.hpp"
@@ -56,6 +58,22 @@ std::string Gpt2Tokenizer::decode_bytes(const std::vector<std::int32_t>& ids) co
 
 std::string Gpt2Tokenizer::decode(const std::vector<std::int32_t>& ids) const {
     return utf8::decode_lossy(decode_bytes(ids));
+}
+
+std::string clean_up_tokenization(std::string text) {
+    static const std::pair<std::string_view, std::string_view> kRules[] = {
+        {" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+    for (const auto& [from, to] : kRules) {
+        std::string out;
+        out.reserve(text.size());
+        size_t pos = 0;
+        for (size_t hit; (hit = text.find(from, pos)) != std::string::npos; pos = hit + from.size())
+            out.append(text, pos, hit - pos).append(to);
+        out.append(text, pos, std::string::npos);
+        text = std::move(out);
+    }
+    return text;
 }
 
 }  // namespace zgseg

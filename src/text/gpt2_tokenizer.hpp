@@ -38,4 +38,10 @@ private:
     std::int32_t end_of_text_id_ = -1;
 };
 
+// transformers 4.x's clean_up_tokenization, which its decode applied by
+// default (the reference ZeroCap ran on it): " ." → ".", " ?" → "?", " !" → "!",
+// " ," → ",", " ' " → "'", " n't" → "n't", " 'm" → "'m", " 's" → "'s",
+// " 've" → "'ve", " 're" → "'re", each replaced left to right in that order.
+std::string clean_up_tokenization(std::string text);
+
 }  // namespace zgseg
