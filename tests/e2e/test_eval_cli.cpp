@@ -35,7 +35,7 @@ protected:
                           const fs::path& data = kVoc) {
         return run_zgseg("eval --dataset voc20 --data " + quote(data.string()) + " --pred " + quote(pred.string()) +
                          " -o " + quote(out.string()) + " --models " + quote(models_.string()) + " --sbert " +
-                         quote((kData / "nets/mpnet_tiny").string()) + " --cache-dir " +
+                         quote((kData / "nets/minilm_tiny").string()) + " --cache-dir " +
                          quote((dir_->path / "eval-cache").string()) + " --device cpu --threads 2" + extra);
     }
     // A copy of the predictions to damage.
@@ -109,7 +109,9 @@ TEST_F(EvalCli, SweepAndLimit) {
     // τ = 0 drops nothing; a threshold above every cosine drops everything,
     // which leaves every ground-truth class missed.
     for (const auto& s : j["sweep"])
-        if (s["reassign"] == "tt" && s["threshold"].get<double>() > 0.999) EXPECT_DOUBLE_EQ(s["iou"].get<double>(), 0.0);
+        if (s["reassign"] == "tt" && s["threshold"].get<double>() > 0.999) {
+            EXPECT_DOUBLE_EQ(s["iou"].get<double>(), 0.0);
+        }
 }
 
 TEST_F(EvalCli, MissingPredictionIsCountedAndReported) {
