@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 namespace zgseg::eval {
 
-std::optional<Prediction> read_prediction(const fs::path& out_dir, const std::string& name) {
+std::optional<Prediction> read_prediction(const fs::path& out_dir, const std::string& name, bool with_label_map) {
     Prediction p;
     p.json_path = out_dir / (name + ".json");
     std::error_code ec;
@@ -59,6 +59,8 @@ std::optional<Prediction> read_prediction(const fs::path& out_dir, const std::st
         }
         return out_dir / fallback;
     };
+    p.embeddings_path = sibling("embeddings", name + ".embeddings.safetensors");
+    if (!with_label_map) return p;
     const fs::path png = sibling("label_map", name + ".png");
     if (!fs::exists(png, ec)) throw Error(where + ": its label map '" + png.string() + "' is missing");
     try {
@@ -66,7 +68,6 @@ std::optional<Prediction> read_prediction(const fs::path& out_dir, const std::st
     } catch (const Error& e) {
         throw Error(where + ": unreadable label map (" + e.what() + ")");
     }
-    p.embeddings_path = sibling("embeddings", name + ".embeddings.safetensors");
     return p;
 }
 

@@ -30,8 +30,9 @@ struct Prediction {
 // std::nullopt when OUT/NAME.json does not exist (a missing prediction).
 // Throws zgseg::Error naming the file for malformed JSON, segments without an
 // integer id ≥ 1 or a string label, duplicate ids, or a missing or unreadable
-// label map.
-std::optional<Prediction> read_prediction(const std::filesystem::path& out_dir, const std::string& name);
+// label map. Without `with_label_map` only the JSON is read (label_map stays empty).
+std::optional<Prediction> read_prediction(const std::filesystem::path& out_dir, const std::string& name,
+                                          bool with_label_map = true);
 
 // The segments' CLIP image embeddings, in segment order. Throws zgseg::Error
 // naming the file when it or a key is missing, or vectors differ in length.

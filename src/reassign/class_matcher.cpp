@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/log.hpp"
 #include "core/safetensors.hpp"
@@ -144,11 +145,14 @@ struct TextMatcher::Impl {
         return parts.empty() ? torch::zeros({0, encoder->dimension()}) : torch::cat(parts);
     }
 
-    // Embeddings of `texts`, encoding only those not seen before.
+    // Embeddings of `texts`, encoding only those not seen before (sorted by
+    // length, so each batch pads little).
     torch::Tensor lookup(const std::vector<std::string>& texts) {
+        std::unordered_set<std::string> queued;
         std::vector<std::string> fresh;
         for (const auto& t : texts)
-            if (!memo.count(t) && std::find(fresh.begin(), fresh.end(), t) == fresh.end()) fresh.push_back(t);
+            if (!memo.count(t) && queued.insert(t).second) fresh.push_back(t);
+        std::stable_sort(fresh.begin(), fresh.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
         if (!fresh.empty()) {
             const auto e = encode(fresh);
             for (size_t i = 0; i < fresh.size(); ++i) memo.emplace(fresh[i], e[static_cast<int64_t>(i)]);
