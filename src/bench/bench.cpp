@@ -336,12 +336,13 @@ std::vector<Row> make_rows() {
                         for (const auto& v : read_vocabulary(c.vocab_slice)) texts.push_back(prompted(v));
                         const auto lengths = c.clip_lengths(texts);
                         double total = 0;
-                        for (size_t b = 0; b < lengths.size(); b += kVocabEncodeChunk)
-                            total += flops::clip_text(
-                                c.clip_text_shape(),
-                                {lengths.begin() + static_cast<std::ptrdiff_t>(b),
-                                 lengths.begin() + static_cast<std::ptrdiff_t>(std::min(lengths.size(), b + kVocabEncodeChunk))},
-                                kClipTextBatch);
+                        for (size_t b = 0; b < lengths.size(); b += kVocabEncodeChunk) {
+                            const size_t e = std::min(lengths.size(), b + kVocabEncodeChunk);
+                            total += flops::clip_text(c.clip_text_shape(),
+                                                      std::vector<int64_t>(lengths.begin() + static_cast<std::ptrdiff_t>(b),
+                                                                           lengths.begin() + static_cast<std::ptrdiff_t>(e)),
+                                                      kClipTextBatch);
+                        }
                         return total;
                     },
                     [](Context& c) {
@@ -608,10 +609,11 @@ json time_row(Context& c, const Row& row) {
     return j;
 }
 
-const json* find_row(const json& rows, const std::string& name) {
+// A copy: `rows` grows while the derived rows are added.
+std::optional<json> find_row(const json& rows, const std::string& name) {
     for (const auto& r : rows)
-        if (r["name"] == name) return &r;
-    return nullptr;
+        if (r["name"] == name) return r;
+    return std::nullopt;
 }
 
 json derived(const std::string& name, const std::string& title, double min_s, double median_s, double flop,
@@ -636,7 +638,7 @@ double gflop_or_zero(const json& row) { return row["gflop"].is_number() ? row["g
 // Rows computed from timed ones, each labelled "extrapolated".
 void add_derived_rows(const Context& c, json& rows) {
     char buf[256];
-    if (const json* cache = find_row(rows, "vocab_cache")) {
+    if (const auto cache = find_row(rows, "vocab_cache")) {
         const double entries = static_cast<double>(std::min(c.vocabulary.size(), static_cast<size_t>(c.o.vocab_entries)));
         const double scale = static_cast<double>(c.vocabulary.size()) / entries;
         std::snprintf(buf, sizeof buf, "vocab_cache × %.1f (%zu / %.0f entries); once per model and vocabulary",
@@ -645,9 +647,9 @@ void add_derived_rows(const Context& c, json& rows) {
                                (*cache)["min_s"].get<double>() * scale, (*cache)["median_s"].get<double>() * scale,
                                gflop_or_zero(*cache) * scale, buf));
     }
-    const json* gpt2 = find_row(rows, "gpt2_iteration");
-    const json* text = find_row(rows, "clip_text");
-    const json* step = find_row(rows, "zerocap_token_step");
+    const auto gpt2 = find_row(rows, "gpt2_iteration");
+    const auto text = find_row(rows, "clip_text");
+    auto step = find_row(rows, "zerocap_token_step");
     if (!step && gpt2 && text) {
         // One token step = `iterations` × (GPT-2 iteration + CLIP text on beams × candidates strings).
         const double strings = static_cast<double>(c.zerocap.beam_size) * c.zerocap.clip_candidates;
@@ -663,7 +665,7 @@ void add_derived_rows(const Context& c, json& rows) {
                       c.zerocap.clip_candidates);
         rows.push_back(derived("zerocap_token_step", title, combine("min_s"), combine("median_s"),
                                it * (gflop_or_zero(*gpt2) + gflop_or_zero(*text) * text_scale), buf));
-        step = &rows.back();
+        step = rows.back();
     }
     if (step) {
         const double t = c.o.caption_tokens;
@@ -677,7 +679,7 @@ void add_derived_rows(const Context& c, json& rows) {
     double min_sum = 0, median_sum = 0, flop_sum = 0;
     bool all = true;
     for (const auto& p : parts) {
-        const json* r = find_row(rows, p);
+        const auto r = find_row(rows, p);
         if (!r) {
             all = false;
             break;
@@ -689,8 +691,8 @@ void add_derived_rows(const Context& c, json& rows) {
     if (!all) return;
     std::snprintf(buf, sizeof buf, "sum of image … outputs, %d nodes", c.o.nodes);
     rows.push_back(derived("image_total_vocab", "one image with the vocabulary captioner", min_sum, median_sum, flop_sum, buf));
-    const json* caption = find_row(rows, "zerocap_caption");
-    const json* vocab = find_row(rows, "caption");
+    const auto caption = find_row(rows, "zerocap_caption");
+    const auto vocab = find_row(rows, "caption");
     if (caption && vocab) {
         const double n = c.o.nodes;
         std::snprintf(buf, sizeof buf, "image_total_vocab − caption + %d × zerocap_caption", c.o.nodes);

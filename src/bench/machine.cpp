@@ -1,6 +1,5 @@
 #include "bench/machine.hpp"
 
-#include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <sys/utsname.h>
 #include <torch/torch.h>
@@ -36,12 +35,16 @@ std::string blas() {
     std::string line, info, library;
     while (std::getline(config, line)) {
         line = trim(line);
-        if (line.rfind("BLAS_INFO=", 0) == 0) info = line.substr(10);
+        // "Build settings: BLAS_INFO=mkl, BUILD_TYPE=Release, ..."
+        if (const auto at = line.find("BLAS_INFO="); at != std::string::npos && info.empty())
+            info = line.substr(at + 10, line.find(',', at) == std::string::npos ? std::string::npos
+                                                                               : line.find(',', at) - at - 10);
         if (line.find("Math Kernel Library") != std::string::npos || line.find("OpenBLAS") != std::string::npos)
             library = line;
     }
     if (info.empty() && library.empty()) return "unknown";
-    return library.empty() ? info : info + " (" + library + ")";
+    if (library.empty()) return info;
+    return info.empty() ? library : info + " (" + library + ")";
 }
 
 std::string os() {

@@ -46,8 +46,8 @@ TEST(BenchCli, TinyRunTimesEveryDefaultStageAndWritesTheReport) {
         EXPECT_GT((*row(report, name))["gflops_per_s"].get<double>(), 0) << name;
     }
     EXPECT_TRUE((*row(report, "ward"))["gflop"].is_null());  // not a matrix-product workload
-    // --dino-stride 8 on the 500×375 photo: 298×224 → 28 × 37 patches.
-    EXPECT_NE((*row(report, "dino_keys"))["note"].get<std::string>().find("28×37 = 1036 tokens"), std::string::npos)
+    // --dino-stride 8 on the 500×338 photo: 331×224 → 1 + 216/8 = 28 by 1 + 323/8 = 41 patches.
+    EXPECT_NE((*row(report, "dino_keys"))["note"].get<std::string>().find("28×41 = 1148 tokens"), std::string::npos)
         << (*row(report, "dino_keys"))["note"];
 
     for (const char* name : {"vocab_cache_full", "zerocap_token_step", "zerocap_caption", "image_total_vocab",
