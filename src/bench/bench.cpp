@@ -1,6 +1,12 @@
 #include "bench/bench.hpp"
 
 #include <torch/torch.h>
+// The CUDA caching allocator's statistics through c10's device-allocator
+// interface (LibTorch 2.8 and later): no CUDA headers or libraries needed here.
+#if __has_include(<c10/core/CachingDeviceAllocator.h>)
+#include <c10/core/CachingDeviceAllocator.h>
+#define ZGSEG_CUDA_ALLOCATOR_STATS 1
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -450,7 +456,7 @@ std::vector<Row> make_rows() {
                     [](Context& c) {
                         return std::to_string(std::count_if(c.merged.nodes.begin(), c.merged.nodes.end(),
                                                             [](const Node& n) { return n.final; })) +
-                               " segments at " + std::to_string(c.image.original_size.width) + "×" +
+                               " final segment(s) at " + std::to_string(c.image.original_size.width) + "×" +
                                std::to_string(c.image.original_size.height);
                     }});
 
@@ -569,14 +575,39 @@ void synchronize(const Context& c) {
     if (c.device.is_cuda()) torch::cuda::synchronize();
 }
 
+c10::DeviceIndex cuda_index(const Context& c) { return c.device.has_index() ? c.device.index() : 0; }
+
+void reset_cuda_peak(const Context& c) {
+#ifdef ZGSEG_CUDA_ALLOCATOR_STATS
+    if (c.device.is_cuda()) c10::getDeviceAllocator(c10::DeviceType::CUDA)->resetPeakStats(cuda_index(c));
+#else
+    (void)c;
+#endif
+}
+
+// Peak bytes allocated on the GPU since the last reset_cuda_peak; -1 when not on CUDA or unknown.
+double cuda_peak_bytes(const Context& c) {
+#ifdef ZGSEG_CUDA_ALLOCATOR_STATS
+    if (c.device.is_cuda()) {
+        const auto stats = c10::getDeviceAllocator(c10::DeviceType::CUDA)->getDeviceStats(cuda_index(c));
+        return static_cast<double>(
+            stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak);
+    }
+#else
+    (void)c;
+#endif
+    return -1;
+}
+
 json time_row(Context& c, const Row& row) {
     std::vector<double> seconds;
-    double peak = 0, growth = 0, used = 0;
+    double peak = 0, growth = 0, used = 0, cuda_peak = -1;
     bool peak_is_per_stage = true;
     const int reps = std::max(1, c.o.repeat);
     for (int rep = 0; rep < reps && (rep == 0 || used < c.o.max_stage_seconds); ++rep) {
         synchronize(c);
         peak_is_per_stage = reset_peak_rss() && peak_is_per_stage;
+        reset_cuda_peak(c);
         const double before = static_cast<double>(current_rss_bytes());
         const auto start = Clock::now();
         row.run(c, rep);
@@ -586,7 +617,9 @@ json time_row(Context& c, const Row& row) {
         seconds.push_back(s);
         used += s;
         peak = std::max(peak, high);
-        growth = std::max(growth, high - before);
+        // The last repetition's: the first one also pages in the memory-mapped weights it reads.
+        growth = high - before;
+        cuda_peak = std::max(cuda_peak, cuda_peak_bytes(c));
         char buf[128];
         std::snprintf(buf, sizeof buf, "bench: %s %d/%d: %.3f s", row.name.c_str(), rep + 1, reps, s);
         log::info(buf);
@@ -604,6 +637,7 @@ json time_row(Context& c, const Row& row) {
               {"gflops_per_s", flop > 0 && best > 0 ? json(flop / 1e9 / best) : json(nullptr)},
               {"peak_rss_mib", peak / 1048576.0},
               {"rss_growth_mib", peak_is_per_stage ? json(growth / 1048576.0) : json(nullptr)},
+              {"cuda_peak_mib", cuda_peak >= 0 ? json(cuda_peak / 1048576.0) : json(nullptr)},
               {"note", row.note(c)},
               {"random_sensitive", row.random_sensitive}};
     return j;
@@ -629,6 +663,7 @@ json derived(const std::string& name, const std::string& title, double min_s, do
             {"gflops_per_s", flop > 0 && min_s > 0 ? json(flop / 1e9 / min_s) : json(nullptr)},
             {"peak_rss_mib", nullptr},
             {"rss_growth_mib", nullptr},
+            {"cuda_peak_mib", nullptr},
             {"note", note},
             {"random_sensitive", false}};
 }
@@ -806,7 +841,11 @@ json run_bench(const BenchOptions& options) {
     for (const auto& r : timed)
         if (r["peak_rss_mib"].is_number()) process_peak = std::max(process_peak, r["peak_rss_mib"].get<double>());
     report["peak_rss_mib"] = process_peak;
-    report["cuda_peak_memory"] = nullptr;  // not measured yet (needs LibTorch's CUDA allocator statistics)
+    json cuda_peak = nullptr;  // the largest stage peak on the GPU
+    for (const auto& r : timed)
+        if (r["cuda_peak_mib"].is_number())
+            cuda_peak = std::max(cuda_peak.is_number() ? cuda_peak.get<double>() : 0.0, r["cuda_peak_mib"].get<double>());
+    report["cuda_peak_mib"] = cuda_peak;
     report["load_average_end"] = load_average();
     return report;
 }
@@ -821,8 +860,21 @@ std::string format_seconds(const json& v) {
         std::snprintf(buf, sizeof buf, "%.1f ms", s * 1000);
     else if (s < 100)
         std::snprintf(buf, sizeof buf, "%.2f s", s);
-    else
+    else if (s < 600)
         std::snprintf(buf, sizeof buf, "%.0f s", s);
+    else if (s < 36000)
+        std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+    else
+        std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+    return buf;
+}
+
+// GFLOP: three significant digits, without an exponent up to 100,000.
+std::string format_gflop(const json& v) {
+    if (!v.is_number()) return "–";
+    const double x = v.get<double>();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, x < 10 ? "%.3g" : x < 1e5 ? "%.0f" : "%.3g", x);
     return buf;
 }
 
@@ -862,23 +914,28 @@ std::string format_report(const json& r) {
                   s["repeat"].get<int>(), s["max_stage_seconds"].get<double>(), r["peak_rss_mib"].get<double>());
     out += buf;
 
-    out += "| stage | reps | min | median | GFLOP | GFLOP/s | peak RSS MiB | RSS growth MiB | note |\n";
-    out += "|---|---|---|---|---|---|---|---|---|\n";
+    const bool cuda = m["device"] == "cuda";
+    out += std::string("| stage | reps | min | median | GFLOP | GFLOP/s | peak RSS MiB | RSS growth MiB | ") +
+           (cuda ? "CUDA peak MiB | " : "") + "note |\n";
+    out += std::string("|---|---|---|---|---|---|---|---|") + (cuda ? "---|" : "") + "---|\n";
     for (const auto& row : r["rows"]) {
         const bool extrapolated = row["kind"] == "extrapolated";
         out += "| " + row["name"].get<std::string>() + (extrapolated ? " *" : "") + " | " +
                (extrapolated ? std::string("–") : std::to_string(row["reps"].get<int>())) + " | " +
                format_seconds(row["min_s"]) + " | " + format_seconds(row["median_s"]) + " | " +
-               format_number(row["gflop"], "%.1f") + " | " + format_number(row["gflops_per_s"], "%.1f") + " | " +
+               format_gflop(row["gflop"]) + " | " + format_gflop(row["gflops_per_s"]) + " | " +
                format_number(row["peak_rss_mib"], "%.0f") + " | " + format_number(row["rss_growth_mib"], "%.0f") +
-               " | " + (row["random_sensitive"].get<bool>() ? "† " : "") + row["note"].get<std::string>() + " |\n";
+               " | " + (cuda ? format_number(row["cuda_peak_mib"], "%.0f") + " | " : std::string()) +
+               (row["random_sensitive"].get<bool>() ? "† " : "") + row["note"].get<std::string>() + " |\n";
     }
     out += "\n* extrapolated from the timed rows, not timed itself.\n";
     if (!r["random_weights"].empty()) {
         out += "† depends on the weight values; random weights make it unrepresentative:\n";
         for (const auto& note : r["random_weights"]) out += "  - " + note.get<std::string>() + "\n";
     }
-    out += "FLOPs are counted analytically (2 per multiply-add, matrix products only; src/bench/flops.hpp).\n";
+    out += "FLOPs are counted analytically (2 per multiply-add, matrix products only; src/bench/flops.hpp).\n"
+           "Peak RSS: the whole process's high-water mark during the stage (network weights are memory-mapped and "
+           "count once read); RSS growth: that peak minus the resident size before the stage's last repetition.\n";
     return out;
 }
 
