@@ -458,7 +458,8 @@ std::vector<Row> make_rows() {
                                                             [](const Node& n) { return n.final; })) +
                                " final segment(s) at " + std::to_string(c.image.original_size.width) + "×" +
                                std::to_string(c.image.original_size.height);
-                    }});
+                    },
+                    true});
 
     rows.push_back({"clip_image", "one standard CLIP-L image forward (for reference)", false, {"image"}, nullptr,
                     [](Context& c, int) {
@@ -563,6 +564,15 @@ std::vector<Row> make_rows() {
 
     if (auto zerocap = zerocap_token_step_row()) rows.push_back(std::move(*zerocap));
     return rows;
+}
+
+// The networks a stage loads.
+std::vector<std::string> networks_of(const std::string& row) {
+    if (row == "dino_keys" || row == "dino_keys_chunked") return {kDino};
+    if (row == "gpt2_iteration") return {kGpt2};
+    if (row == "mpnet") return {kMpnet};
+    if (row == "ward" || row == "prune" || row == "crf" || row == "merging" || row == "outputs") return {};
+    return {kClip};  // image (CLIP's input size), stages 2 and 3, the text tower
 }
 
 double median(std::vector<double> v) {
@@ -740,8 +750,8 @@ void add_derived_rows(const Context& c, json& rows) {
 
 json random_weight_notes(const Context& c) {
     std::string stage1 =
-        "ward, prune, crf, merging: their work depends on the features; with random weights the number of leaves, "
-        "the Ward rescans and the accepted merges are not those of a trained model (a real photo gives at most " +
+        "ward, prune, crf, merging, outputs: their work depends on the features; with random weights the number of "
+        "leaves, the Ward rescans, the accepted merges and the final segments are not those of a trained model (a real photo gives at most " +
         std::to_string(c.candidate_params.max_splits + 1) + " leaves)";
     if (c.partition.leaf_count() > 0) stage1 += "; here " + std::to_string(c.partition.leaf_count()) + " leaves";
     if (!c.merged.nodes.empty())
@@ -810,6 +820,12 @@ json run_bench(const BenchOptions& options) {
         models = {{"random_weights", false}};
     }
     models["folder"] = c.models.root().string();
+    // Every network the stages to run load, checked up front: one message listing every missing file.
+    std::set<std::string> networks;
+    for (const auto& row : rows)
+        if (selected.count(row.name) || needed.count(row.name))
+            for (const auto& n : networks_of(row.name)) networks.insert(n);
+    c.models.require({networks.begin(), networks.end()});
 
     json timed = json::array();
     for (const auto& row : rows) {

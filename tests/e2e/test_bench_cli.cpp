@@ -102,3 +102,24 @@ TEST(BenchCli, UnknownStageIsAUsageError) {
     EXPECT_NE(r.err.find("unknown stage 'dino'"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("dino_keys"), std::string::npos) << r.err;
 }
+
+TEST(BenchCli, TimesTheModelFoldersGivenWithModels) {
+    TempDir dir;
+    const auto models = make_tiny_models(dir.path / "models");  // DINO and CLIP only
+    const std::string common = "bench --models " + quote(models.string()) +
+                               " --dino-stride 8 --repeat 1 --nodes 2 --threads 2 -o " +
+                               quote((dir.path / "b.json").string()) + " --overwrite";
+    const auto r = run_zgseg(common + " --stages dino_keys,embedding");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto report = nlohmann::json::parse(slurp(dir.path / "b.json"));
+    EXPECT_EQ(report["models"]["random_weights"], false);
+    EXPECT_EQ(report["models"]["folder"], models.string());
+    EXPECT_TRUE(report["random_weights"].empty());
+    EXPECT_EQ(report["rows"].size(), 2u);
+    EXPECT_FALSE(report["models"].contains("created"));  // no random models were made
+
+    // A stage whose network is missing: refused up front, naming the files.
+    const auto missing = run_zgseg(common + " --stages gpt2_iteration");
+    EXPECT_EQ(missing.exit_code, 1) << missing.err;
+    EXPECT_NE(missing.err.find("gpt2-medium"), std::string::npos) << missing.err;
+}
