@@ -31,7 +31,7 @@ int run_bench_command(BenchCliOptions& o) {
     apply_common_options(o.common);
     if (o.list_stages) {
         for (const auto& s : bench::stage_list())
-            std::cout << s.name << (s.default_on ? "" : " (not in the default set)") << "\t" << s.title << "\n";
+            std::cout << s.name << "\t" << s.title << (s.default_on ? "" : " [not in the default set]") << "\n";
         return 0;
     }
     // Refuse before spending half an hour: the report must have somewhere to go.
@@ -86,7 +86,12 @@ Action add_bench_command(CLI::App& app) {
     cmd->add_option("--model-size", o->model_size,
                     "full: the real shapes; tiny: small random models, to check the bench itself quickly")
         ->check(CLI::IsMember({"full", "tiny"}));
-    add_common_options(cmd, o->common);
+    // The common options, but --models means something else here: no default, random models when absent.
+    cmd->add_option("--models", o->common.models,
+                    "Time the model folders in DIR (Hugging Face layout, as for segment) instead of random ones");
+    cmd->add_option("--device", o->common.device, "Where the networks run")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+    cmd->add_option("--threads", o->common.threads, "CPU threads for LibTorch (0: all cores)")->check(CLI::Range(0, 1024));
+    add_logging_options(cmd, o->common);
     return [o] { return run_bench_command(*o); };
 }
 
