@@ -703,7 +703,7 @@ void add_derived_rows(const Context& c, json& rows) {
         auto combine = [&](const char* key) {
             return it * ((*gpt2)[key].get<double>() + (*text)[key].get<double>() * text_scale);
         };
-        std::snprintf(buf, sizeof buf, "%d iterations × (gpt2_iteration + clip_text × %.2f); not yet timed directly",
+        std::snprintf(buf, sizeof buf, "%d iterations × (gpt2_iteration + clip_text × %.2f), without the step's 3 no-grad GPT-2 passes",
                       c.zerocap.iterations, text_scale);
         char title[128];
         std::snprintf(title, sizeof title, "ZeroCap: one token step (%d beams × %d candidates)", c.zerocap.beam_size,
