@@ -18,7 +18,7 @@ using namespace zgseg;
 
 TEST(BenchZeroCap, DISABLED_TokenSteps) {
     const char* dir = std::getenv("ZGSEG_BENCH_DIR");
-    if (!dir) GTEST_SKIP() << "set ZGSEG_BENCH_DIR to a full-size models root (scripts/make_random_models.py)";
+    if (!dir) GTEST_SKIP() << "set ZGSEG_BENCH_DIR to a full-size models root (zgseg bench makes one in ~/.cache/zgseg/bench-models/full)";
     const char* threads = std::getenv("ZGSEG_BENCH_THREADS");
     torch::set_num_threads(threads ? std::atoi(threads) : 2);
     const ModelDirectory models(dir);
