@@ -118,7 +118,7 @@ int run_eval(CLI::App* cmd, EvalOptions& o) {
     apply_preset(cmd, o.params, o.preset);
     o.params.device = o.common.device;
     const bool score_predictions = !o.pred_dir.empty();
-    if (!score_predictions && !o.oracle) throw UsageError("--pred is required (unless --oracle alone is wanted)");
+    if (!score_predictions && !o.oracle) throw UsageError("--pred is required: the -o folder of zgseg batch (or --oracle alone for Text Generation Quality)");
     if (!score_predictions && o.output_dir.empty())
         throw UsageError("--oracle without --pred needs -o/--output, the folder for eval.json and eval.csv");
     const auto start = std::chrono::steady_clock::now();

