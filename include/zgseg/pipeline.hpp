@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "zgseg/params.hpp"
 #include "zgseg/result.hpp"
@@ -15,6 +16,12 @@
 namespace zgseg {
 
 class ModelDirectory;
+
+// Stages 2 and 3 on one given mask.
+struct MaskCaption {
+    std::vector<float> embedding;  // CLIP image embedding (unnormalised)
+    Caption caption;
+};
 
 class Pipeline {
 public:
@@ -28,6 +35,13 @@ public:
     // rgb: height × width × 3 bytes, R,G,B order, upright.
     PipelineResult run(const uint8_t* rgb, int width, int height);
 
+    // Stages 2 and 3 on given masks instead of stage 1's segments (Text
+    // Generation Quality captions ground-truth segments this way). Each mask is
+    // height × width bytes, non-zero inside; it is resized (nearest) to stage
+    // 1's working resolution and embedded exactly as a merge-tree node is.
+    std::vector<MaskCaption> caption_masks(const uint8_t* rgb, int width, int height,
+                                           const std::vector<std::vector<uint8_t>>& masks);
+
     const PipelineParams& params() const;
     std::string device() const;     // "cpu" or "cuda"
     std::string captioner() const;  // "vocab" or "zerocap"
@@ -35,6 +49,8 @@ public:
 private:
     Pipeline();
     PipelineResult run_stages(const uint8_t* rgb, int width, int height);
+    std::vector<MaskCaption> caption_given_masks(const uint8_t* rgb, int width, int height,
+                                                 const std::vector<std::vector<uint8_t>>& masks);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -93,6 +93,24 @@ Dataset make_dataset(const std::string& key, const fs::path& classes_file) {
     return d;
 }
 
+std::vector<GroundTruthSegment> ground_truth_segments(const cv::Mat& gt, const Dataset& dataset) {
+    std::vector<cv::Mat> masks(dataset.classes.size());
+    for (int y = 0; y < gt.rows; ++y) {
+        const int32_t* row = gt.ptr<int32_t>(y);
+        for (int x = 0; x < gt.cols; ++x) {
+            const int c = dataset.class_index(row[x]);
+            if (c < 0) continue;
+            auto& mask = masks[static_cast<size_t>(c)];
+            if (mask.empty()) mask = cv::Mat::zeros(gt.size(), CV_8U);
+            mask.at<uint8_t>(y, x) = 1;
+        }
+    }
+    std::vector<GroundTruthSegment> segments;  // classes are in id order
+    for (size_t c = 0; c < masks.size(); ++c)
+        if (!masks[c].empty()) segments.push_back({static_cast<int>(c), masks[c]});
+    return segments;
+}
+
 cv::Mat read_ground_truth(const fs::path& png, const Dataset& dataset) {
     cv::Mat labels = read_label_png(png);  // CV_32S
     for (int y = 0; y < labels.rows; ++y) {

@@ -63,6 +63,18 @@ std::filesystem::path bundled_class_file(const std::string& key);
 // value (naming the value, its pixel and the file).
 cv::Mat read_ground_truth(const std::filesystem::path& png, const Dataset& dataset);
 
+// One ground-truth segment for Text Generation Quality: the region of one
+// class in one image.
+struct GroundTruthSegment {
+    int class_index = -1;  // into Dataset::classes
+    cv::Mat mask;          // CV_8U, 1 inside, the ground truth's size
+};
+
+// Every class present in `gt` (from read_ground_truth), in id order; pixels of
+// background, ignore and non-class values belong to no segment, as in the
+// metrics.
+std::vector<GroundTruthSegment> ground_truth_segments(const cv::Mat& gt, const Dataset& dataset);
+
 // The image names (no extension) to score, in natural sort order ("img2"
 // before "img10"), the first `limit` of them when limit > 0. Throws
 // zgseg::Error when DIR/SegmentationClass is missing or holds nothing.

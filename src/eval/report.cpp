@@ -79,9 +79,13 @@ std::vector<double> sweep_thresholds(const std::string& reassign) {
 std::string format_tables(const EvalReport& r) {
     std::ostringstream out;
     const int scored = r.main.empty() ? 0 : r.main.front().summary().images;
-    out << "zgseg eval: " << r.dataset->title << ", " << scored << " of " << r.images_listed << " images scored ("
-        << r.missing.size() << " missing prediction" << (r.missing.size() == 1 ? "" : "s") << ", " << r.empty.size()
-        << " with no segment)\n\n";
+    if (!r.main.empty() || !r.tgq)
+        out << "zgseg eval: " << r.dataset->title << ", " << scored << " of " << r.images_listed << " images scored ("
+            << r.missing.size() << " missing prediction" << (r.missing.size() == 1 ? "" : "s") << ", " << r.empty.size()
+            << " with no segment)\n\n";
+    else  // --oracle alone
+        out << "zgseg eval: " << r.dataset->title << ", ground-truth segments of " << r.tgq->scored_images << " of "
+            << r.images_listed << " images captioned\n";
     if (!r.main.empty()) {
         std::vector<Summary> s;
         for (const auto& a : r.main) s.push_back(a.summary());
@@ -193,6 +197,7 @@ nlohmann::json report_json(const EvalReport& r) {
         nlohmann::json t;
         t["threshold"] = r.tgq->threshold;
         t["score"] = number(r.tgq->score);
+        t["images"] = r.tgq->scored_images;
         t["per_image"] = nlohmann::json::array();
         for (const auto& im : r.tgq->images)
             t["per_image"].push_back({{"name", im.name},

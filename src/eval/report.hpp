@@ -25,6 +25,7 @@ struct TgqImage {
 struct TgqResult {
     double threshold = 0.5;
     double score = kNaN;  // mean over images of the per-image score
+    int scored_images = 0;  // images with at least one ground-truth segment
     std::vector<TgqImage> images;
 };
 

