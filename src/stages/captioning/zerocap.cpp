@@ -360,7 +360,8 @@ std::vector<Caption> ZeroCapCaptioner::caption(const torch::Tensor& embeddings) 
     for (size_t n = 0; n < beams.size(); ++n) {
         std::vector<std::string> prompts;
         for (const auto& beam : beams[n]) prompts.push_back(prompted(beam.text));
-        const auto text = reranker_.encode(prompts).to(images.device());      // (beams, D) normalised
+        // float32 whatever the text tower's precision (fp16/bf16 on CUDA).
+        const auto text = reranker_.encode(prompts).to(images.device(), torch::kFloat32);  // (beams, D) normalised
         const auto cosines = torch::matmul(text, images[n]).cpu().contiguous();  // (beams)
         const int64_t best = cosines.argmax().item<int64_t>();
         Caption c;
