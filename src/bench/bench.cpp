@@ -32,6 +32,7 @@
 #include "io/outputs.hpp"
 #include "io/resample.hpp"
 #include "nets/clip.hpp"
+#include "nets/device.hpp"
 #include "nets/gpt2.hpp"
 #include "nets/sentence_encoder.hpp"
 #include "nets/vit.hpp"
@@ -79,16 +80,6 @@ fs::path default_cache_dir() {
 // The VOC photo of the source tree the binary was built from.
 fs::path default_image() {
     return bundled_models_dir().parent_path() / "tests" / "data" / "voc-sample" / "JPEGImages" / "2011_000003.jpg";
-}
-
-torch::Device choose_device(const std::string& name) {
-    if (name == "cpu") return torch::kCPU;
-    if (name == "cuda") {
-        if (!torch::cuda::is_available())
-            throw UsageError("--device cuda: no CUDA device is available here (use --device cpu or auto)");
-        return torch::kCUDA;
-    }
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
 struct TempFolder {
@@ -856,7 +847,7 @@ json run_bench(const BenchOptions& options) {
     c.o = options;
     if (c.o.image.empty()) c.o.image = default_image().string();
     if (!fs::exists(c.o.image)) throw Error("bench image '" + c.o.image + "' not found; give one with --image PHOTO.jpg");
-    c.device = choose_device(options.device);
+    c.device = device_from_flag(options.device);
     c.candidate_params.dino_stride = options.dino_stride;
     c.vocabulary = read_vocabulary(bundled_models_dir() / "vocab" / "wordnet-nouns.txt");
 

@@ -9,6 +9,7 @@
 #include "core/sha256.hpp"
 #include "io/atomic_file.hpp"
 #include "nets/clip.hpp"
+#include "nets/device.hpp"
 #include "nets/sentence_encoder.hpp"
 #include "nets/weights.hpp"
 #include "stages/captioning/captioner.hpp"
@@ -25,13 +26,6 @@ namespace zgseg::eval {
 namespace {
 
 constexpr size_t kBatch = 256;  // texts per forward while encoding
-
-torch::Device pick_device(const std::string& name) {
-    if (name == "cpu") return torch::kCPU;
-    if (name == "cuda" && !torch::cuda::is_available())
-        throw UsageError("--device cuda: no CUDA device is available here (use --device cpu or auto)");
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-}
 
 torch::Tensor normalized(const torch::Tensor& t) {
     return torch::nn::functional::normalize(t, torch::nn::functional::NormalizeFuncOptions().dim(1));
@@ -168,7 +162,7 @@ TextMatcher::TextMatcher(const fs::path& sbert_dir, const std::vector<std::strin
     : impl_(std::make_unique<Impl>()) {
     torch::NoGradGuard no_grad;
     const fs::path weights = sbert_weights_dir(sbert_dir);
-    impl_->device = pick_device(device);
+    impl_->device = device_from_flag(device);
     impl_->encoder = std::make_unique<SentenceEncoder>(SentenceEncoder::load(sbert_dir, impl_->device));
     impl_->tokenizer = std::make_unique<WordPieceTokenizer>(WordPieceTokenizer::from_folder(sbert_dir));
     impl_->classes = cached_class_embeddings(
@@ -220,7 +214,7 @@ SegmentMatcher::SegmentMatcher(const fs::path& clip_dir, const fs::path& vocab_j
         "clip", fingerprint, prompts, cache_dir,
         [&](const std::vector<std::string>& texts) {
             if (!encoder) {
-                tower = std::make_unique<ClipText>(ClipText::load(clip_dir, pick_device(device), torch::kFloat32));
+                tower = std::make_unique<ClipText>(ClipText::load(clip_dir, device_from_flag(device), torch::kFloat32));
                 tokenizer = std::make_unique<ClipTokenizer>(vocab_json, merges_txt);
                 encoder = std::make_unique<ClipTextEncoder>(*tower, *tokenizer);
             }

@@ -10,6 +10,7 @@
 #include "core/model_dir.hpp"
 #include "io/resample.hpp"
 #include "nets/clip.hpp"
+#include "nets/device.hpp"
 #include "nets/gpt2.hpp"
 #include "nets/vit.hpp"
 #include "stages/candidates/candidates.hpp"
@@ -31,16 +32,6 @@ namespace {
 constexpr const char* kDino = "dino-vits8";
 constexpr const char* kClip = "clip-vit-large-patch14-336";
 constexpr const char* kGpt2 = "gpt2-medium";
-
-torch::Device choose_device(const std::string& name) {
-    if (name == "cpu") return torch::kCPU;
-    if (name == "cuda") {
-        if (!torch::cuda::is_available())
-            throw UsageError("--device cuda: no CUDA device is available here (use --device cpu or auto)");
-        return torch::kCUDA;
-    }
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-}
 
 torch::ScalarType choose_dtype(const std::string& precision, torch::Device device) {
     if (precision == "fp32") return torch::kFloat32;
@@ -121,7 +112,7 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
     std::unique_ptr<Pipeline> p(new Pipeline());
     auto& m = *p->impl_;
     m.params = params;
-    m.device = choose_device(params.device);
+    m.device = device_from_flag(params.device);
     m.dtype = choose_dtype(params.precision, m.device);
 
     // The captioner: ZeroCap (the paper's) on CUDA, the vocabulary captioner on CPU.
