@@ -143,3 +143,31 @@ TEST(SegmentCli, HelpAndVersion) {
     EXPECT_NE(r.out.find("--prune-threshold"), std::string::npos);
     EXPECT_NE(r.out.find("0.9"), std::string::npos) << "defaults are shown";
 }
+
+// The paper's captioner through the binary: the tiny GPT-2 (its own tiny
+// tokenizer, the forbidden list cut to its vocabulary) and tiny CLIP, short
+// captions. Checks the outputs are complete and the candidates are 5 beams
+// whose best (by CLIP score) gives the label.
+TEST(SegmentCli, ZeroCapCaptionerWithTinyModels) {
+    TempDir dir;
+    const auto models = make_tiny_models(dir.path / "models");
+    const fs::path gpt2 = models / "gpt2-medium";
+    fs::create_directories(gpt2);
+    for (const char* f : {"config.json", "model.safetensors", "vocab.json", "merges.txt"})
+        fs::create_symlink(kData / "nets/gpt2_tiny" / f, gpt2 / f);
+    fs::create_symlink(kData / "zerocap/forbidden_ids.txt", gpt2 / "zerocap_forbidden_tokens.txt");
+    const auto photo = kPhotos / "2011_000003.jpg";
+    const auto r = run_zgseg("segment " + quote(photo.string()) + " -o " + quote((dir.path / "out").string()) + " " +
+                             tiny_flags(models, dir.path / "cache") +
+                             " --captioner zerocap --zerocap-max-tokens 3 --zerocap-candidates 64");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    check_outputs(dir.path / "out" / "2011_000003", photo);
+    const auto json = nlohmann::json::parse(slurp((dir.path / "out" / "2011_000003").string() + ".json"));
+    EXPECT_EQ(json["captioner"], "zerocap");
+    for (const auto& s : json["segments"]) {
+        ASSERT_EQ(s["candidates"].size(), 5u);
+        EXPECT_EQ(s["raw_caption"], s["candidates"][0]["text"]);
+        EXPECT_DOUBLE_EQ(s["clip_score"].get<double>(), s["candidates"][0]["clip_score"].get<double>());
+        for (const auto& c : s["candidates"]) EXPECT_LE(c["score"].get<double>(), 0.0);  // a mean log-probability
+    }
+}
