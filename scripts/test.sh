@@ -1,8 +1,80 @@
 #!/usr/bin/env bash
-# The test command: sets up (idempotent), builds, and runs the whole suite.
-# Exits non-zero on any failure.
+# The test command: sets up (idempotent), builds, and runs the suite.
+# Exits non-zero on any failure; the last line gives the counts and wall time.
+#
+#   scripts/test.sh             the default suite (labels unit, golden, e2e; not slow)
+#   scripts/test.sh --all       also the `slow` tests (full-size ZeroCap golden settings)
+#   scripts/test.sh --matrix    the default suite once per CPU instruction set
+#                               (AVX2, and AVX-512 where the CPU has it) x 1 and 2
+#                               threads, forcing MKL, oneDNN and ATen to that ISA
+#   scripts/test.sh --sanitize  the LibTorch-free library, its tests and the
+#                               bad-input e2e tests under ASan + UBSan (build-asan/)
+#
+# Extra arguments after the mode go to ctest (e.g. -R ZeroCap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+MODE=default
+case "${1:-}" in
+  --all | --matrix | --sanitize) MODE="${1#--}"; shift ;;
+  --help | -h) sed -n '2,13p' "$0"; exit 0 ;;
+esac
+
+if [[ "$MODE" == sanitize ]]; then
+  exec scripts/test_sanitize.sh "$@"
+fi
+
 scripts/setup.sh --tests
-cd build
-ctest --output-on-failure -j"$(nproc)" --timeout 1800
+
+start=$(date +%s)
+jobs=$(nproc)
+label_args=(-LE slow)
+[[ "$MODE" == all ]] && label_args=()
+
+# run_ctest NAME [ENV=VALUE...]: one ctest run; appends its counts to $results.
+results=$(mktemp)
+trap 'rm -f "$results" build/ctest-*.xml' EXIT
+run_ctest() {
+  local name=$1; shift
+  local junit="$PWD/build/ctest-$name.xml" rc=0
+  echo "== tests: $name${*:+ ($*)}"
+  (cd build && env "$@" ctest --output-on-failure -j"$jobs" --timeout 300 "${label_args[@]}" \
+      --output-junit "$junit" "${CTEST_ARGS[@]}") || rc=$?
+  python3 scripts/junit_counts.py "$junit" "$name" "$rc" >> "$results"
+}
+CTEST_ARGS=("$@")
+
+if [[ "$MODE" == matrix ]]; then
+  isas=(AVX2)
+  grep -q -w avx512f /proc/cpuinfo && isas+=(AVX512)
+  for isa in "${isas[@]}"; do
+    case $isa in
+      AVX2)   mkl=AVX2;   onednn=AVX2;        aten=avx2 ;;
+      AVX512) mkl=AVX512; onednn=AVX512_CORE; aten=avx512 ;;
+    esac
+    for threads in 1 2; do
+      # With one thread per test, two tests run side by side on two cores.
+      jobs=$(( $(nproc) / threads )); (( jobs < 1 )) && jobs=1
+      run_ctest "$isa-${threads}thr" MKL_ENABLE_INSTRUCTIONS=$mkl ONEDNN_MAX_CPU_ISA=$onednn \
+        ATEN_CPU_CAPABILITY=$aten OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads
+    done
+  done
+else
+  run_ctest "$MODE"
+fi
+
+python3 - "$results" "$(( $(date +%s) - start ))" <<'EOF'
+import sys
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+wall = int(sys.argv[2])
+failed = sum(int(r[3]) for r in rows)
+bad = [r[0] for r in rows if int(r[3]) or r[5] != "0"]
+if len(rows) > 1:
+    for r in rows:
+        print(f"  {r[0]}: {r[1]} run, {r[2]} passed, {r[3]} failed, {r[4]} skipped")
+p, s = sum(int(r[2]) for r in rows), sum(int(r[4]) for r in rows)
+status = "FAILED" if bad else "OK"
+print(f"tests {status}: {p} passed, {failed} failed, {s} skipped"
+      f"{' over ' + str(len(rows)) + ' runs' if len(rows) > 1 else ''}; wall {wall // 60}m{wall % 60:02d}s")
+sys.exit(1 if bad else 0)
+EOF
