@@ -21,6 +21,8 @@
 #include "eval/prediction.hpp"
 #include "eval/report.hpp"
 #include "io/image_loader.hpp"
+#include "io/input_guard.hpp"
+#include "io/outputs.hpp"
 #include "reassign/class_matcher.hpp"
 #include "zgseg/error.hpp"
 #include "zgseg/pipeline.hpp"
@@ -129,6 +131,15 @@ int run_eval(CLI::App* cmd, EvalOptions& o) {
         throw Error("prediction folder '" + pred.string() + "' does not exist (give --pred the -o folder of zgseg batch)");
     const auto names = eval::list_images(data, o.limit);
     const fs::path output = o.output_dir.empty() ? pred : fs::path(o.output_dir);
+    // What eval reads may never be replaced by eval.json / eval.csv (an image
+    // named "eval" has the prediction eval.json), whatever --overwrite says.
+    for (const auto& name : names) {
+        protect_input(data / "SegmentationClass" / (name + ".png"));
+        if (score_predictions)
+            for (const auto& p : {output_paths(pred / name).json, output_paths(pred / name).png})
+                protect_input(p);
+    }
+    for (const char* f : {"eval.json", "eval.csv"}) refuse_output_over_input(output / f);
     if (!o.overwrite)  // refuse before minutes of work
         for (const char* f : {"eval.json", "eval.csv"})
             if (fs::exists(output / f, ec))

@@ -16,6 +16,7 @@
 #include "core/sha256.hpp"
 #include "io/atomic_file.hpp"
 #include "io/image_loader.hpp"
+#include "io/input_guard.hpp"
 #include "io/outputs.hpp"
 #include "zgseg/error.hpp"
 #include "zgseg/pipeline.hpp"
@@ -54,6 +55,25 @@ bool is_image_name(const fs::path& p) {
 
 std::string strip_extension(const fs::path& p) { return (p.parent_path() / p.stem()).string(); }
 
+// A label map NAME.png or overlay NAME.overlay.jpg that zgseg wrote: NAME.json
+// and NAME.embeddings.safetensors lie beside it. A batch over a folder that
+// also holds its outputs (-o inside the source) must not take them for photos.
+bool is_zgseg_output(const fs::path& p) {
+    const std::string file = p.filename().string();
+    std::string base;
+    const std::string overlay = ".overlay.jpg";
+    if (file.size() > overlay.size() && file.compare(file.size() - overlay.size(), overlay.size(), overlay) == 0)
+        base = file.substr(0, file.size() - overlay.size());
+    else if (p.extension() == ".png")
+        base = p.stem().string();
+    else
+        return false;
+    std::error_code ec;
+    const fs::path folder = p.parent_path();
+    return fs::is_regular_file(folder / (base + ".json"), ec) &&
+           fs::is_regular_file(folder / (base + ".embeddings.safetensors"), ec);
+}
+
 // The batch's inputs: a folder (recursive, image extensions), a list file
 // (one path a line, relative to the list's folder), or "-" (paths on stdin).
 std::vector<WorkItem> collect_batch_inputs(const std::string& source) {
@@ -69,18 +89,27 @@ std::vector<WorkItem> collect_batch_inputs(const std::string& source) {
         }
     };
     std::error_code ec;
+    size_t outputs_skipped = 0;
     if (source == "-") {
         from_lines(std::cin, {});
     } else if (fs::is_directory(source, ec)) {
         for (auto it = fs::recursive_directory_iterator(source, fs::directory_options::skip_permission_denied, ec);
              it != fs::recursive_directory_iterator(); it.increment(ec)) {
             if (ec) break;
-            if (it->is_regular_file(ec) && is_image_name(it->path()))
-                items.push_back({it->path(), strip_extension(fs::relative(it->path(), source))});
+            if (!it->is_regular_file(ec) || !is_image_name(it->path())) continue;
+            if (is_zgseg_output(it->path())) {
+                ++outputs_skipped;
+                continue;
+            }
+            items.push_back({it->path(), strip_extension(fs::relative(it->path(), source))});
         }
+        if (outputs_skipped > 0)
+            spdlog::info("batch: skipped {} files in '{}' that are zgseg outputs (label maps, overlays)",
+                         outputs_skipped, source);
     } else if (fs::is_regular_file(source, ec)) {
         std::ifstream in(source);
         if (!in) throw Error("cannot read the list file '" + source + "'");
+        protect_input(source);
         from_lines(in, fs::path(source).parent_path());
     } else {
         throw Error("batch source '" + source + "' is neither a folder, a list file nor '-'");
@@ -173,6 +202,9 @@ int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, bool is_bat
     const auto models = ModelDirectory::resolve(o.common.models);
     models.require({"dino-vits8", "clip-vit-large-patch14-336"});  // fail before touching any image
     std::unique_ptr<Pipeline> pipeline;  // loaded on the first image that needs it
+    // Every input is protected before the first output is written: an earlier
+    // image's outputs must not replace a later image either.
+    for (const auto& item : items) protect_input(item.input);
 
     const bool tty = ::isatty(STDERR_FILENO);
     const auto start = std::chrono::steady_clock::now();
@@ -185,12 +217,14 @@ int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, bool is_bat
         try {
             if (!names.insert(item.name).second)
                 throw Error("another input already writes '" + base.string() + ".*'; rename one of them");
+            const auto paths = output_paths(base);
+            for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
+                refuse_output_over_input(p);  // whatever --overwrite / --resume say
             if (o.resume && outputs_complete(base)) {
                 ++skipped;
                 continue;
             }
             if (!o.overwrite && !o.resume) {  // refuse before spending any compute
-                const auto paths = output_paths(base);
                 for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
                     if (fs::exists(p))
                         throw Error("output '" + p.string() + "' already exists; pass --overwrite to replace it");

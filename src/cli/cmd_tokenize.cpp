@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "core/model_dir.hpp"
+#include "io/input_guard.hpp"
 #include "text/tokenize_jsonl.hpp"
 #include "zgseg/inspect.hpp"
 #include "zgseg/error.hpp"
@@ -89,6 +90,12 @@ Action add_inspect_command(CLI::App& app) {
             models.require({folder});
             r.model_dir = models.folder(folder);
         }
+        // --out must never replace what inspect reads: the input or the model's own files.
+        protect_input(r.image);
+        protect_input(r.text_jsonl);
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(r.model_dir, ec))
+            protect_input(entry.path());
         std::cout << run_inspect(r) << "\n";
         return 0;
     };

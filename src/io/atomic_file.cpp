@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "io/input_guard.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -44,6 +45,7 @@ AtomicFile::AtomicFile(fs::path destination, bool overwrite)
     const fs::file_status status = fs::status(destination_, ec);
     if (fs::is_directory(status))
         throw Error("output path " + destination_.string() + " is a directory; give a file name");
+    refuse_output_over_input(destination_);  // before "exists": --overwrite must not help here
     if (fs::exists(status) && !overwrite_) throw_exists(destination_);
 
     const fs::path folder = destination_.parent_path();
@@ -90,6 +92,7 @@ void AtomicFile::commit() {
                     " (is the disk full?)");
 
     if (overwrite_) {
+        refuse_output_over_input(destination_);  // again: an input may have appeared here since
         if (::rename(temp_path_.c_str(), destination_.c_str()) != 0)
             throw Error("cannot replace " + destination_.string() + ": " + errno_text(errno));
     } else {

@@ -14,6 +14,7 @@
 
 #include "core/safetensors.hpp"
 #include "nets/weights.hpp"
+#include "golden/expect_close.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg::testing {

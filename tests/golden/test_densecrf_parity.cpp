@@ -15,6 +15,7 @@
 
 #include "cluster/densecrf/cluster_unary.hpp"
 #include "cluster/densecrf/densecrf.hpp"
+#include "tolerance.hpp"
 
 namespace zgseg::densecrf {
 namespace {
@@ -122,13 +123,19 @@ TEST(DenseCrfParity, ClusterUnaryMatchesReferenceScript) {
 
         const std::vector<float> unary = cluster_unary(desc.data(), gh, gw, dim, centroids.data(), k, h, w);
         ASSERT_EQ(unary.size(), expected.size());
-        double max_diff = 0.0, max_value = -1.0;
+        double max_value = -1.0, magnitude = 0.0;
         for (std::size_t i = 0; i < unary.size(); ++i) {
-            max_diff = std::max(max_diff, static_cast<double>(std::fabs(unary[i] - expected[i])));
             max_value = std::max(max_value, static_cast<double>(unary[i]));
+            magnitude = std::max(magnitude, static_cast<double>(std::fabs(expected[i])));
         }
-        std::cout << name << ": cluster unary max abs diff " << max_diff << " (largest energy " << max_value << ")\n";
-        EXPECT_LE(max_diff, 1e-6);  // float64 distances summed in another order, then cast to float32
+        // float64 distances summed in another order (≪ float32's rounding), then each
+        // cast to float32: one rounding of each, so 2 u of the energies' size.
+        const zgseg::testing::Tolerance tolerance{2 * zgseg::testing::kFloat32Roundoff * magnitude,
+                                                  2 * zgseg::testing::kFloat32Roundoff, "one float32 rounding each side"};
+        const auto c = zgseg::testing::closeness(std::vector<double>(unary.begin(), unary.end()),
+                                                 std::vector<double>(expected.begin(), expected.end()), tolerance);
+        zgseg::testing::print_closeness(name + ": cluster unary", c, tolerance);
+        EXPECT_TRUE(c.ok()) << name << ": max abs diff " << c.max_abs_diff;
         EXPECT_EQ(max_value, 0.0);  // energies are distances minus the per-cell maximum
         ++checked;
     }

@@ -2,7 +2,7 @@
 // model made from gpt2-medium's config (scripts/fixtures/nets_text.py):
 // logits and presents with and without a past, with a padding mask, and the
 // gradients with respect to the past keys/values of a cross-entropy on the
-// last logits (what ZeroCap optimises). Tolerance: 1e-5 absolute, float32 on the CPU.
+// last logits (what ZeroCap optimises). Tolerances from float32 rounding (tests/tolerance.hpp).
 // Also: the hub checkpoint layout, and refusal of bad checkpoints and configs.
 #include <nlohmann/json.hpp>
 
@@ -17,7 +17,14 @@ namespace {
 
 const fs::path kModel = fs::path(ZGSEG_TEST_DATA) / "nets" / "gpt2_tiny";
 const fs::path kExpected = fs::path(ZGSEG_TEST_DATA) / "nets" / "gpt2_tiny_expected.safetensors";
-constexpr double kTolerance = 1e-5;
+// The tiny GPT-2: 2 blocks, 128-wide MLP, at most 64 positions (tests/tolerance.hpp).
+Tolerance forward_tolerance(const torch::Tensor& want) {
+    return float32_transformer(2, 128, magnitude(want), "2 blocks, 128-wide MLP, float32");
+}
+// A gradient runs the forward chain and then the backward chain through it.
+Tolerance gradient_tolerance(const torch::Tensor& want) {
+    return float32_transformer(4, 128, magnitude(want), "forward + backward through 2 blocks, float32");
+}
 
 class Gpt2Golden : public ::testing::Test {
 protected:
@@ -44,13 +51,14 @@ protected:
         }
         return p;
     }
-    static double presents_diff(const Gpt2Output& out, const std::string& prefix) {
-        double d = 0;
-        for (size_t i = 0; i < out.presents.size(); ++i) {
-            d = std::max(d, max_abs_diff(out.presents[i].key, E(prefix + std::to_string(i) + ".key")));
-            d = std::max(d, max_abs_diff(out.presents[i].value, E(prefix + std::to_string(i) + ".value")));
-        }
-        return d;
+    static void expect_presents_close(const Gpt2Output& out, const std::string& prefix) {
+        for (size_t i = 0; i < out.presents.size(); ++i)
+            for (const char* kv : {"key", "value"}) {
+                const std::string name = prefix + std::to_string(i) + "." + kv;
+                const auto& want = E(name);
+                expect_close(name, kv[0] == 'k' ? out.presents[i].key : out.presents[i].value, want,
+                             forward_tolerance(want));
+            }
     }
     static inline Gpt2* net_ = nullptr;
     static inline std::map<std::string, torch::Tensor>* expected_ = nullptr;
@@ -59,21 +67,15 @@ protected:
 TEST_F(Gpt2Golden, LogitsAndPresentsWithoutPast) {
     torch::NoGradGuard no_grad;
     const auto out = net_->forward(torch::cat({E("ids_ctx"), E("ids_new")}, 1));
-    const double d_logits = max_abs_diff(out.logits, E("logits_nopast"));
-    const double d_presents = presents_diff(out, "presents_nopast.");
-    std::cout << "max abs diff: logits " << d_logits << ", presents " << d_presents << " (tolerance " << kTolerance << ")\n";
-    EXPECT_LE(d_logits, kTolerance);
-    EXPECT_LE(d_presents, kTolerance);
+    expect_close("logits", out.logits, E("logits_nopast"), forward_tolerance(E("logits_nopast")));
+    expect_presents_close(out, "presents_nopast.");
 }
 
 TEST_F(Gpt2Golden, LogitsAndPresentsWithPerturbedPast) {
     torch::NoGradGuard no_grad;
     const auto out = net_->forward(E("ids_new"), past(false));
-    const double d_logits = max_abs_diff(out.logits, E("logits_past"));
-    const double d_presents = presents_diff(out, "presents_past.");
-    std::cout << "max abs diff: logits " << d_logits << ", presents " << d_presents << " (tolerance " << kTolerance << ")\n";
-    EXPECT_LE(d_logits, kTolerance);
-    EXPECT_LE(d_presents, kTolerance);
+    expect_close("logits", out.logits, E("logits_past"), forward_tolerance(E("logits_past")));
+    expect_presents_close(out, "presents_past.");
 }
 
 TEST_F(Gpt2Golden, GradientsWithRespectToPastMatchAutograd) {
@@ -82,25 +84,19 @@ TEST_F(Gpt2Golden, GradientsWithRespectToPastMatchAutograd) {
     const torch::Tensor last = out.logits.select(1, out.logits.size(1) - 1);  // (B, vocab)
     // Cross-entropy against a fixed target distribution, as ZeroCap's CLIP loss.
     (-(E("loss_target") * torch::log_softmax(last, -1)).sum()).backward();
-    double d = 0, scale = 0;
     for (size_t i = 0; i < p.size(); ++i) {
         const std::string l = std::to_string(i);
         ASSERT_TRUE(p[i].key.grad().defined() && p[i].value.grad().defined());
-        d = std::max({d, max_abs_diff(p[i].key.grad(), E("grad." + l + ".key")),
-                      max_abs_diff(p[i].value.grad(), E("grad." + l + ".value"))});
-        scale = std::max(scale, E("grad." + l + ".key").abs().max().item<double>());
+        for (const auto& [got, name] : {std::pair{p[i].key.grad(), "grad." + l + ".key"},
+                                        std::pair{p[i].value.grad(), "grad." + l + ".value"}})
+            expect_close(name, got, E(name), gradient_tolerance(E(name)));
     }
-    std::cout << "max abs diff of past gradients " << d << " (largest gradient " << scale << ", tolerance "
-              << kTolerance << ")\n";
-    EXPECT_LE(d, kTolerance);
 }
 
 TEST_F(Gpt2Golden, AttentionMaskInsidePast) {
     torch::NoGradGuard no_grad;
     const auto out = net_->forward(E("ids_new"), past(false), E("attention_mask"));
-    const double d = max_abs_diff(out.logits, E("logits_masked"));
-    std::cout << "max abs diff of masked logits " << d << " (tolerance " << kTolerance << ")\n";
-    EXPECT_LE(d, kTolerance);
+    expect_close("masked logits", out.logits, E("logits_masked"), forward_tolerance(E("logits_masked")));
     // The mask must matter, or this test would not test it.
     EXPECT_GT(max_abs_diff(out.logits, E("logits_past")), 1e-2);
 }
@@ -110,12 +106,11 @@ TEST_F(Gpt2Golden, IncrementalDecodingMatchesOnePass) {
     const auto ctx = net_->forward(E("ids_ctx"));
     const auto out = net_->forward(E("ids_new"), ctx.presents);
     const int64_t P = E("ids_ctx").size(1);
-    const double d = max_abs_diff(out.logits, E("logits_nopast").slice(1, P));
-    std::cout << "max abs diff, incremental vs reference one pass " << d << "\n";
-    EXPECT_LE(d, kTolerance);
+    const auto want = E("logits_nopast").slice(1, P);
+    expect_close("incremental vs reference one pass", out.logits, want, forward_tolerance(want));
     const auto last = net_->forward(E("ids_new"), ctx.presents, {}, Gpt2::LogitsFor::Last);
     EXPECT_EQ(last.logits.size(1), 1);
-    EXPECT_LE(max_abs_diff(last.logits.squeeze(1), out.logits.select(1, -1)), kTolerance);
+    expect_close("last-position logits", last.logits.squeeze(1), out.logits.select(1, -1), forward_tolerance(want));
 }
 
 TEST_F(Gpt2Golden, RejectsBadInputs) {
@@ -151,9 +146,9 @@ TEST(Gpt2Loader, AcceptsHubLayoutWithBuffersAndTiedHead) {
     const auto ids = torch::cat({expected.at("ids_ctx"), expected.at("ids_new")}, 1);
     torch::NoGradGuard no_grad;
     for (const fs::path& dir : {hub.path, saved.path}) {
-        const double d = max_abs_diff(Gpt2::load(dir, torch::kCPU).forward(ids).logits, expected.at("logits_nopast"));
-        std::cout << "max abs diff (" << dir.filename() << ") " << d << "\n";
-        EXPECT_LE(d, kTolerance);
+        const auto& want = expected.at("logits_nopast");
+        expect_close("logits of " + dir.filename().string(), Gpt2::load(dir, torch::kCPU).forward(ids).logits, want,
+                     forward_tolerance(want));
     }
 }
 

