@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,26 @@
 namespace zgseg {
 
 class ModelDirectory;
+struct Candidates;  // stage 1's output (src/stages/candidates/candidates.hpp)
+
+// One image after stage 1 (DINO keys, Ward tree, pruning, DenseCRF), waiting
+// for stages 2–4. A batch starts the next image while this one finishes, so
+// the CPU-heavy part of one image overlaps the network-heavy part of another.
+// The image bytes given to Pipeline::start must stay alive until finish.
+class StartedImage {
+public:
+    StartedImage(StartedImage&&) noexcept;
+    StartedImage& operator=(StartedImage&&) noexcept;
+    ~StartedImage();
+
+private:
+    friend class Pipeline;
+    StartedImage();
+    const uint8_t* rgb_ = nullptr;
+    int width_ = 0, height_ = 0;
+    std::unique_ptr<Candidates> candidates_;
+    std::map<std::string, double> timings_;
+};
 
 // Stages 2 and 3 on one given mask.
 struct MaskCaption {
@@ -35,6 +56,12 @@ public:
     // rgb: height × width × 3 bytes, R,G,B order, upright.
     PipelineResult run(const uint8_t* rgb, int width, int height);
 
+    // run() in two halves: stage 1, then stages 2–4. start() and finish() may
+    // run at the same time on two threads for two different images (they use
+    // different networks); neither may run twice at once.
+    StartedImage start(const uint8_t* rgb, int width, int height);
+    PipelineResult finish(StartedImage&& image);
+
     // Stages 2 and 3 on given masks instead of stage 1's segments (Text
     // Generation Quality captions ground-truth segments this way). Each mask is
     // height × width bytes, non-zero inside; it is resized (nearest) to stage
@@ -48,7 +75,8 @@ public:
 
 private:
     Pipeline();
-    PipelineResult run_stages(const uint8_t* rgb, int width, int height);
+    StartedImage run_stage1(const uint8_t* rgb, int width, int height);
+    PipelineResult run_stages_2_to_4(StartedImage& image);
     std::vector<MaskCaption> caption_given_masks(const uint8_t* rgb, int width, int height,
                                                  const std::vector<std::vector<uint8_t>>& masks);
     struct Impl;

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -11,15 +10,12 @@
 #include <set>
 
 #include "cli/commands.hpp"
+#include "cli/image_runner.hpp"
 #include "cli/pipeline_options.hpp"
 #include "core/model_dir.hpp"
-#include "core/sha256.hpp"
 #include "io/atomic_file.hpp"
-#include "io/image_loader.hpp"
 #include "io/input_guard.hpp"
-#include "io/outputs.hpp"
 #include "zgseg/error.hpp"
-#include "zgseg/pipeline.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,11 +35,7 @@ struct SegmentOptions {
     bool save_tree = false;
     bool list_only = false;
     std::string shard;
-};
-
-struct WorkItem {
-    fs::path input;
-    std::string name;  // output base name relative to OUT (no extension)
+    std::string overlap = "auto";
 };
 
 bool is_image_name(const fs::path& p) {
@@ -171,15 +163,6 @@ nlohmann::json params_json(const PipelineParams& p, const std::string& preset) {
                        {"image_weight", p.merge.image_weight}}}};
 }
 
-nlohmann::json models_json(const ModelDirectory& models) {
-    nlohmann::json j = {{"folder", models.root().string()}};
-    for (const char* net : {"dino-vits8", "clip-vit-large-patch14-336"}) {
-        const auto config = models.folder(net) / "config.json";
-        j[net] = {{"config_sha256", fs::exists(config) ? sha256_file(config) : ""}};
-    }
-    return j;
-}
-
 void prepare_out_dir(const fs::path& out) {
     std::error_code ec;
     if (fs::exists(out, ec) && !fs::is_directory(out, ec))
@@ -189,96 +172,36 @@ void prepare_out_dir(const fs::path& out) {
     if (::access(out.c_str(), W_OK) != 0) throw Error("output folder '" + out.string() + "' is not writable");
 }
 
-std::string format_duration(double seconds) {
-    const int s = static_cast<int>(seconds);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
-    return buf;
-}
-
 int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, bool is_batch) {
     const fs::path out(o.out_dir);
     prepare_out_dir(out);
     const auto models = ModelDirectory::resolve(o.common.models);
     models.require({"dino-vits8", "clip-vit-large-patch14-336"});  // fail before touching any image
-    std::unique_ptr<Pipeline> pipeline;  // loaded on the first image that needs it
-    // Every input is protected before the first output is written: an earlier
-    // image's outputs must not replace a later image either.
-    for (const auto& item : items) protect_input(item.input);
 
-    const bool tty = ::isatty(STDERR_FILENO);
-    const auto start = std::chrono::steady_clock::now();
-    int done = 0, skipped = 0;
-    nlohmann::json failures = nlohmann::json::array();
-    std::set<std::string> names;
-    for (size_t i = 0; i < items.size(); ++i) {
-        const auto& item = items[i];
-        const fs::path base = out / item.name;
-        try {
-            if (!names.insert(item.name).second)
-                throw Error("another input already writes '" + base.string() + ".*'; rename one of them");
-            const auto paths = output_paths(base);
-            for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
-                refuse_output_over_input(p);  // whatever --overwrite / --resume say
-            if (o.resume && outputs_complete(base)) {
-                ++skipped;
-                continue;
-            }
-            if (!o.overwrite && !o.resume) {  // refuse before spending any compute
-                for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
-                    if (fs::exists(p))
-                        throw Error("output '" + p.string() + "' already exists; pass --overwrite to replace it");
-            }
-            const LoadedImage image = load_image(item.input);
-            if (!pipeline) pipeline = Pipeline::load(models, o.params, o.cache_dir);
-            const auto result = pipeline->run(image.rgb.data, image.rgb.cols, image.rgb.rows);
-            PipelineResult at_original = result;
-            at_original.width = image.original_size.width;
-            at_original.height = image.original_size.height;
-            OutputContext ctx;
-            ctx.input_path = item.input;
-            ctx.input_sha256 = sha256_file(item.input);
-            ctx.input_format = format_name(image.format);
-            ctx.models = models_json(models);
-            ctx.parameters = params_json(o.params, o.preset);
-            ctx.save_tree = o.save_tree;
-            ctx.overwrite = o.overwrite || o.resume;  // --resume redoes incomplete outputs
-            fs::create_directories(base.parent_path());
-            write_outputs(base, at_original, image.rgb, ctx);
-            ++done;
-            if (!tty) spdlog::info("[{}/{}] {} → {}.json ({} segments)", i + 1, items.size(), item.input.string(),
-                                   base.string(), std::count_if(result.nodes.begin(), result.nodes.end(),
-                                                                [](const Node& n) { return n.final; }));
-        } catch (const UsageError&) {
-            throw;
-        } catch (const Error& e) {
-            spdlog::error("{}: {}", item.input.string(), e.what());
-            failures.push_back({{"input", item.input.string()}, {"error", e.what()}});
-        }
-        if (tty && is_batch) {
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            const size_t finished = i + 1;
-            const double rate = done > 0 ? done / elapsed : 0;
-            const double eta = rate > 0 ? (items.size() - finished) / rate : 0;
-            std::fprintf(stderr, "\r[%zu/%zu] %.2f img/min, ETA %s   ", finished, items.size(), rate * 60,
-                         format_duration(eta).c_str());
-            std::fflush(stderr);
-        }
-    }
-    if (tty && is_batch) std::fprintf(stderr, "\n");
+    RunSettings settings;
+    settings.out_dir = out;
+    settings.params = o.params;
+    settings.parameters_json = params_json(o.params, o.preset);
+    settings.cache_dir = o.cache_dir;
+    settings.overwrite = o.overwrite;
+    settings.resume = o.resume;
+    settings.save_tree = o.save_tree;
+    settings.overlap = o.overlap;
+    const RunSummary s = run_images(items, models, settings, is_batch && ::isatty(STDERR_FILENO));
 
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (is_batch) {
-        nlohmann::json summary = {{"inputs", items.size()}, {"done", done}, {"skipped_complete", skipped},
-                                  {"failed", failures.size()}, {"failures", failures}, {"shard", o.shard},
-                                  {"seconds", elapsed}};
+        nlohmann::json summary = {{"inputs", items.size()},         {"done", s.done},
+                                  {"skipped_complete", s.skipped_complete}, {"failed", s.failures.size()},
+                                  {"failures", s.failures},          {"shard", o.shard},
+                                  {"seconds", s.seconds}};
         const std::string name = o.shard.empty() ? "summary.json"
                                                  : "summary-shard-" + o.shard.substr(0, o.shard.find('/')) + ".json";
         write_file_atomic(out / name, summary.dump(1) + "\n", /*overwrite=*/true);
-        spdlog::info("batch: {} done, {} already complete, {} failed, {:.1f} s", done, skipped, failures.size(), elapsed);
-        for (const auto& f : failures) spdlog::warn("failed: {}", f["input"].get<std::string>());
+        spdlog::info("batch: {} done, {} already complete, {} failed, {:.1f} s", s.done, s.skipped_complete,
+                     s.failures.size(), s.seconds);
+        for (const auto& f : s.failures) spdlog::warn("failed: {}", f["input"].get<std::string>());
     }
-    return failures.empty() ? 0 : 1;
+    return s.failures.empty() ? 0 : 1;
 }
 
 int run_segment(CLI::App* cmd, SegmentOptions& o, bool is_batch) {
@@ -305,6 +228,11 @@ void add_output_options(CLI::App* cmd, SegmentOptions& o) {
     cmd->add_flag("--overwrite", o.overwrite, "Replace existing outputs");
     cmd->add_flag("--save-tree", o.save_tree, "Write every node of the merge tree, not only the final segments");
     cmd->add_option("--cache-dir", o.cache_dir, "Vocabulary-embedding cache (default ~/.cache/zgseg/vocab)");
+    cmd->add_option("--overlap", o.overlap,
+                    "Run stage 1 of the next image while this one finishes: auto (on a GPU), on, off; "
+                    "results are the same")
+        ->check(CLI::IsMember({"auto", "on", "off"}))
+        ->capture_default_str();
 }
 
 }  // namespace

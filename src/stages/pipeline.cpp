@@ -101,6 +101,11 @@ struct Pipeline::Impl {
     }
 };
 
+StartedImage::StartedImage() = default;
+StartedImage::StartedImage(StartedImage&&) noexcept = default;
+StartedImage& StartedImage::operator=(StartedImage&&) noexcept = default;
+StartedImage::~StartedImage() = default;
+
 Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
 Pipeline::~Pipeline() = default;
 const PipelineParams& Pipeline::params() const { return impl_->params; }
@@ -166,8 +171,16 @@ auto translate_out_of_memory(F&& f) {
 
 }  // namespace
 
-PipelineResult Pipeline::run(const uint8_t* rgb, int width, int height) {
-    return translate_out_of_memory([&] { return run_stages(rgb, width, height); });
+PipelineResult Pipeline::run(const uint8_t* rgb, int width, int height) { return finish(start(rgb, width, height)); }
+
+StartedImage Pipeline::start(const uint8_t* rgb, int width, int height) {
+    return translate_out_of_memory([&] { return run_stage1(rgb, width, height); });
+}
+
+PipelineResult Pipeline::finish(StartedImage&& image) {
+    if (!image.candidates_) throw Error("internal: Pipeline::finish on an image that was not started");
+    StartedImage taken = std::move(image);
+    return translate_out_of_memory([&] { return run_stages_2_to_4(taken); });
 }
 
 std::vector<MaskCaption> Pipeline::caption_masks(const uint8_t* rgb, int width, int height,
@@ -210,28 +223,39 @@ std::vector<MaskCaption> Pipeline::caption_given_masks(const uint8_t* rgb, int w
     return m.embed_and_caption(*embedder, stacked, work_rgb, embed_seconds, caption_seconds);
 }
 
-PipelineResult Pipeline::run_stages(const uint8_t* rgb, int width, int height) {
+StartedImage Pipeline::run_stage1(const uint8_t* rgb, int width, int height) {
+    torch::NoGradGuard no_grad;  // grad mode is per thread
+    const auto start = std::chrono::steady_clock::now();
+    StartedImage image;
+    image.rgb_ = rgb;
+    image.width_ = width;
+    image.height_ = height;
+    const CandidateStage stage1(*impl_->dino, impl_->params.candidates);
+    image.candidates_ = std::make_unique<Candidates>(stage1.run(rgb, width, height));
+    for (const auto& [k, v] : image.candidates_->timings) image.timings_["stage1." + k] = v;
+    image.timings_["stage1"] = seconds_since(start);
+    return image;
+}
+
+PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
     auto& m = *impl_;
     torch::NoGradGuard no_grad;
+    const uint8_t* rgb = image.rgb_;
+    const int width = image.width_, height = image.height_;
+    Candidates& candidates = *image.candidates_;
     PipelineResult result;
     result.width = width;
     result.height = height;
     result.captioner = m.captioner_name;
     result.device = device();
-
-    // Stage 1: candidates.
-    auto start = std::chrono::steady_clock::now();
-    const CandidateStage stage1(*m.dino, m.params.candidates);
-    Candidates candidates = stage1.run(rgb, width, height);
-    for (const auto& [k, v] : candidates.timings) result.timings["stage1." + k] = v;
-    result.timings["stage1"] = seconds_since(start);
+    result.timings = image.timings_;
     result.work_width = candidates.work_width;
     result.work_height = candidates.work_height;
     const int64_t h = candidates.work_height, w = candidates.work_width;
     const auto leaf_map = torch::from_blob(candidates.leaf_map.data(), {h, w}, torch::kInt32).clone();
 
     // Stage 2 set-up: the CLIP input from the original image; the unmasked blocks run once.
-    start = std::chrono::steady_clock::now();
+    auto start = std::chrono::steady_clock::now();
     const auto embedder = m.image_embedder(rgb, width, height);
     const double embed_setup_seconds = seconds_since(start);
     double embed_seconds = 0, caption_seconds = 0;  // spent inside the merging stage's calls

@@ -1,9 +1,14 @@
 // Batch: sharding covers every input exactly once; a run killed with SIGKILL
-// resumes to complete, valid outputs with no temporary files left.
+// resumes to complete, valid outputs with no temporary files left; overlapping
+// images (--overlap on) changes no output.
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -95,4 +100,43 @@ TEST(BatchCli, KilledRunResumesToCompleteOutputs) {
     EXPECT_GE(summary["skipped_complete"].get<int>(), 1);
     EXPECT_EQ(summary["failed"], 0);
     EXPECT_EQ(summary["done"].get<int>() + summary["skipped_complete"].get<int>(), 6);
+}
+
+// --overlap on runs stage 1 of the next image on another thread while this one
+// finishes and the previous one's outputs are written: every output must be
+// the same as one image at a time (--overlap off), byte for byte except the
+// timings, and the order of failures in summary.json must not change.
+TEST(BatchCli, OverlapChangesNoOutput) {
+    TempDir dir;
+    const auto models = make_tiny_models(dir.path / "models");
+    const auto in = dir.path / "in";
+    fs::create_directories(in);
+    for (const char* n : {"2011_000003.jpg", "2011_000006.jpg", "2011_000025.jpg"}) {  // small copies: quick
+        cv::Mat small;
+        cv::resize(cv::imread((kData / "voc-sample/JPEGImages" / n).string()), small, cv::Size(), 0.5, 0.5, cv::INTER_AREA);
+        ASSERT_TRUE(cv::imwrite((in / n).string(), small));
+    }
+    std::ofstream(in / "broken.jpg") << "not a jpeg";  // fails in the decoding thread
+    std::map<std::string, std::map<std::string, std::string>> files;  // overlap → file → bytes
+    for (const std::string overlap : {"off", "on"}) {
+        const auto out = dir.path / ("out-" + overlap);
+        const auto r = run_zgseg("batch " + quote(in.string()) + " -o " + quote(out.string()) + " --models " +
+                                 quote(models.string()) + " --vocab " + quote((kData / "models-tiny/vocab.txt").string()) +
+                                 " --cache-dir " + quote((dir.path / "cache").string()) +
+                                 " --device cpu --threads 1 --overlap " + overlap);
+        EXPECT_EQ(r.exit_code, 1) << "broken.jpg fails: " << r.err;
+        for (const auto& e : fs::directory_iterator(out)) {
+            std::string bytes = slurp(e.path());
+            if (e.path().extension() == ".json") {  // timings differ from run to run
+                auto j = nlohmann::json::parse(bytes);
+                j.erase("timings_seconds");
+                j.erase("seconds");
+                bytes = j.dump();
+            }
+            files[overlap][e.path().filename().string()] = bytes;
+        }
+    }
+    ASSERT_EQ(files["off"].size(), 3u * 4 + 1) << "4 outputs per good image + summary.json";
+    ASSERT_EQ(files["on"].size(), files["off"].size());
+    for (const auto& [name, bytes] : files["off"]) EXPECT_EQ(files["on"][name], bytes) << name << " differs with --overlap on";
 }
