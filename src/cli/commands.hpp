@@ -30,5 +30,6 @@ Action add_eval_command(CLI::App& app);
 Action add_tokenize_command(CLI::App& app);
 Action add_inspect_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
+Action add_selftest_command(CLI::App& app);
 
 }  // namespace zgseg::cli

@@ -17,7 +17,7 @@
 
 namespace {
 
-const char* kSubcommands[] = {"segment", "batch", "eval", "tokenize", "inspect", "bench"};
+const char* kSubcommands[] = {"segment", "batch", "eval", "tokenize", "inspect", "bench", "selftest"};
 
 // `zgseg photo.jpg -o out/` means `zgseg segment photo.jpg -o out/`.
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     remember(zgseg::cli::add_tokenize_command(app));
     remember(zgseg::cli::add_inspect_command(app));
     remember(zgseg::cli::add_bench_command(app));
+    remember(zgseg::cli::add_selftest_command(app));
 
     auto args = with_default_subcommand(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector

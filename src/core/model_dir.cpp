@@ -74,6 +74,20 @@ fs::path ModelDirectory::file(const std::string& name, const std::string& filena
     return own;
 }
 
+fs::path bundled_selftest_dir() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        const fs::path installed = exe.parent_path().parent_path() / "share" / "zgseg" / "selftest";
+        if (fs::is_directory(installed, ec)) return installed;
+    }
+#ifdef ZGSEG_SOURCE_DIR
+    const fs::path source = fs::path(ZGSEG_SOURCE_DIR) / "tests" / "data";
+    if (fs::is_directory(source, ec)) return source;
+#endif
+    return {};
+}
+
 std::vector<fs::path> ModelDirectory::missing_files(const std::vector<std::string>& networks) const {
     std::vector<fs::path> missing;
     std::error_code ec;

@@ -52,4 +52,9 @@ private:
 // The folder of tokenizer files bundled with zgseg (may not exist).
 std::filesystem::path bundled_models_dir();
 
+// The tiny models and expected outputs `zgseg selftest` compares against:
+// <prefix>/share/zgseg/selftest in an installed bundle, else the source tree's
+// tests/data (the same layout: nets/, embedding/). Empty when neither exists.
+std::filesystem::path bundled_selftest_dir();
+
 }  // namespace zgseg
