@@ -258,6 +258,7 @@ const char* const kReportJs = R"JS(
   window.addEventListener('hashchange', route);
   route();
   body.setAttribute('data-ready', '1');
+  body.setAttribute('data-ready-ms', String(Math.round(performance.now())));  // time to a usable page
 })();
 )JS";
 

@@ -169,6 +169,7 @@ TEST_F(ReportBrowser, ShowsEveryImageAndSegmentFiltersAndHighlightsOffline) {
     EXPECT_EQ(hidden_cards(filtered.dom), 2 - shown);
     const auto none = render(html, "#q=no-such-label-xyz");
     EXPECT_EQ(attribute(none.dom, "data-shown"), "0");
+    EXPECT_EQ(hidden_cards(none.dom), 2);
 
     // An image's view with one segment highlighted: its mask, decoded from
     // the RLE in JavaScript, has exactly the segment's area.

@@ -225,7 +225,7 @@ TEST(AfterCoco, ExportsEveryImageAndSegmentWithFrequencies) {
 
     // A mask that does not cover its image is refused, naming the file.
     auto doc = nlohmann::json::parse(std::ifstream(dir.path / "b.json"));
-    doc["segments"][0]["mask"]["counts"] = "04";
+    doc["segments"][0]["mask"]["counts"] = "05";  // 5 pixels in a 4-pixel image
     std::ofstream(dir.path / "b.json") << doc.dump();
     const auto e = error_of([&] { coco_from_batch(scan_batch(dir.path)); });
     EXPECT_NE(e.find("b.json"), std::string::npos) << e;
