@@ -107,51 +107,68 @@ const char* const kReportJs = R"JS(
   }
 
   // ---- grid of overlays ----
+  // The first cards are built at once, the rest in chunks between frames, so
+  // a 10,000-image page shows its first screen without waiting for them all.
   var cards = [];
-  function renderGrid() {
-    var frag = document.createDocumentFragment();
-    D.images.forEach(function (im, i) {
-      var card = el('article', 'card');
-      card.setAttribute('data-image', im.n);
-      var a = el('a');
-      a.href = '#image=' + encodeURIComponent(im.n);
-      var img = el('img');
-      img.loading = 'lazy';  // before src, or the browser starts loading at once
-      img.decoding = 'async';
-      img.alt = im.n;
-      if (im.w > 0 && im.h > 0) { img.width = 240; img.height = Math.max(1, Math.round(240 * im.h / im.w)); }
-      img.addEventListener('load', function () { card.setAttribute('data-overlay', 'loaded'); });
-      img.addEventListener('error', function () { card.setAttribute('data-overlay', 'missing'); });
-      img.src = im.o;
-      a.appendChild(img);
-      card.appendChild(a);
-      card.appendChild(el('div', 'name', im.n));
-      var ul = el('ul', 'labels');
-      im.s.forEach(function (s) {
-        var li = el('li', 'seg', s[1]);
-        li.setAttribute('data-seg', String(s[0]));
-        ul.appendChild(li);
-      });
-      card.appendChild(ul);
-      frag.appendChild(card);
-      cards.push({ card: card, items: ul.children, labels: im.s.map(function (s) { return s[1].toLowerCase(); }) });
+  function addCard(im, frag) {
+    var card = el('article', 'card');
+    card.setAttribute('data-image', im.n);
+    var a = el('a');
+    a.href = '#image=' + encodeURIComponent(im.n);
+    var img = el('img');
+    img.loading = 'lazy';  // before src, or the browser starts loading at once
+    img.decoding = 'async';
+    img.alt = im.n;
+    if (im.w > 0 && im.h > 0) { img.width = 240; img.height = Math.max(1, Math.round(240 * im.h / im.w)); }
+    img.addEventListener('load', function () { card.setAttribute('data-overlay', 'loaded'); });
+    img.addEventListener('error', function () { card.setAttribute('data-overlay', 'missing'); });
+    img.src = im.o;
+    a.appendChild(img);
+    card.appendChild(a);
+    card.appendChild(el('div', 'name', im.n));
+    var ul = el('ul', 'labels');
+    im.s.forEach(function (s) {
+      var li = el('li', 'seg', s[1]);
+      li.setAttribute('data-seg', String(s[0]));
+      ul.appendChild(li);
     });
-    $('grid').appendChild(frag);
+    card.appendChild(ul);
+    var c = { card: card, items: ul.children, labels: im.s.map(function (s) { return s[1].toLowerCase(); }) };
+    filterCard(c, currentQuery());
+    frag.appendChild(card);
+    cards.push(c);
+  }
+  function renderGrid(done) {
+    var next = 0;
+    function chunk(n) {
+      var frag = document.createDocumentFragment();
+      for (var end = Math.min(D.images.length, next + n); next < end; next++) addCard(D.images[next], frag);
+      $('grid').appendChild(frag);
+    }
+    chunk(300);
+    (function more() {
+      if (next >= D.images.length) { done(); return; }
+      chunk(1000);
+      setTimeout(more, 0);
+    })();
   }
 
+  function currentQuery() { return $('filter').value.trim().toLowerCase(); }
+  // Shows or hides one card for query q; true when shown.
+  function filterCard(c, q) {
+    var any = !q;
+    for (var k = 0; k < c.labels.length; k++) {
+      var hit = q !== '' && c.labels[k].indexOf(q) >= 0;
+      c.items[k].classList.toggle('match', hit);
+      if (hit) any = true;
+    }
+    c.card.hidden = !any;
+    return any;
+  }
   function applyFilter(updateHash) {
-    var q = $('filter').value.trim().toLowerCase(), shown = 0;
-    cards.forEach(function (c) {
-      var any = !q;
-      for (var k = 0; k < c.labels.length; k++) {
-        var hit = q !== '' && c.labels[k].indexOf(q) >= 0;
-        c.items[k].classList.toggle('match', hit);
-        if (hit) any = true;
-      }
-      c.card.hidden = !any;
-      if (any) shown++;
-    });
-    $('count').textContent = shown + ' of ' + cards.length + ' images';
+    var q = currentQuery(), shown = 0;
+    cards.forEach(function (c) { if (filterCard(c, q)) shown++; });
+    $('count').textContent = shown + ' of ' + D.images.length + ' images';
     body.setAttribute('data-shown', String(shown));
     if (updateHash) history.replaceState(null, '', q ? '#q=' + encodeURIComponent(q) : '#');
   }
@@ -250,15 +267,18 @@ const char* const kReportJs = R"JS(
   }
 
   renderSummary();
-  renderGrid();
   $('filter').addEventListener('input', function () {
     if (!$('detail').hidden) { location.hash = '#q=' + encodeURIComponent($('filter').value.trim()); return; }
     applyFilter(true);
   });
   window.addEventListener('hashchange', route);
   route();
-  body.setAttribute('data-ready', '1');
-  body.setAttribute('data-ready-ms', String(Math.round(performance.now())));  // time to a usable page
+  body.setAttribute('data-first-screen-ms', String(Math.round(performance.now())));
+  renderGrid(function () {
+    applyFilter(false);  // the counts, now over every card
+    body.setAttribute('data-ready', '1');
+    body.setAttribute('data-ready-ms', String(Math.round(performance.now())));  // every card is in the page
+  });
 })();
 )JS";
 
