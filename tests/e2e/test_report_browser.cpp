@@ -195,7 +195,7 @@ TEST_F(ReportBrowser, NoRequestLeavesTheMachine) {
 
     // ...the report's CSP blocks the same probe injected into a copy...
     std::string injected = page;
-    injected.insert(injected.find("<body>") + 6, probe);
+    injected.insert(injected.rfind("</body>"), probe);  // after the script, which counts violations
     std::ofstream(out / "probe.html") << injected;
     const auto blocked = render(out / "probe.html", "");
     EXPECT_NE(attribute(blocked.dom, "data-csp-violations"), "0");
