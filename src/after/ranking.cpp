@@ -1,6 +1,9 @@
 #include "after/ranking.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#define ZGSEG_X86 1
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -39,6 +42,7 @@ void dot_f16_scalar(const uint16_t* rows, size_t begin, size_t end, size_t d, co
     }
 }
 
+#ifdef ZGSEG_X86
 __attribute__((target("avx2,fma,f16c"))) float hsum(__m256 v) {
     const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     const __m128 s2 = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -67,6 +71,12 @@ bool has_avx2_f16c() {
     static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");  // every AVX2 CPU has F16C
     return yes;
 }
+#else
+bool has_avx2_f16c() { return false; }
+void dot_f16_avx2(const uint16_t* rows, size_t begin, size_t end, size_t d, const float* q, float* scores) {
+    dot_f16_scalar(rows, begin, end, d, q, scores);
+}
+#endif
 
 }  // namespace
 

@@ -105,7 +105,8 @@ SegmentIndex SegmentIndex::open(const fs::path& path) {
     };
     const auto& meta = file.metadata();
     if (!meta.count("format") || meta.at("format") != kFormat) throw bad("no format=zgseg-index metadata");
-    if (meta.at("version") != kVersion) throw bad("version " + meta.at("version") + ", this zgseg reads " + kVersion);
+    const std::string version = meta.count("version") ? meta.at("version") : "?";
+    if (version != kVersion) throw bad("version " + version + ", this zgseg reads " + kVersion);
     const auto get = [&](const char* name, DType dtype, size_t rank) -> const TensorView& {
         const auto* t = file.find(name);
         if (!t || t->dtype != dtype || t->shape.size() != rank) throw bad(std::string("tensor '") + name + "' missing or mis-typed");

@@ -40,8 +40,8 @@ void write_output(const BatchFolder& batch, const fs::path& path, const std::str
     write_file_atomic(path, bytes, overwrite);
 }
 
-// The index file when it is a zgseg index; Error (naming the flag to use)
-// when something else has its name.
+// The index when OUT has one (nullptr when not); zgseg::Error when the file
+// there is not a usable zgseg index.
 std::unique_ptr<after::SegmentIndex> open_existing_index(const fs::path& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return nullptr;
