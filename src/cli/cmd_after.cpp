@@ -54,16 +54,27 @@ struct SearchOptions {
     CommonOptions common;
     std::string out, query;
     size_t top = 10;
-    bool json = false, no_index = false;
+    bool json = false, no_index = false, trust_index = false;
 };
 
 int run_search(const SearchOptions& o) {
     apply_common_options(o.common);
-    const auto batch = after::scan_batch(o.out);
-    const fs::path index_file = after::index_path(batch);
-    auto index = o.no_index ? nullptr : open_existing_index(index_file);
+    BatchFolder batch;
+    std::unique_ptr<after::SegmentIndex> index;
     std::string index_state = "none";
-    if (index) {
+    if (o.trust_index) {  // no scan of the folder: the fastest search, for a batch that no longer changes
+        std::error_code ec;
+        batch.root = fs::canonical(o.out, ec);
+        if (ec) throw Error("batch folder '" + o.out + "' does not exist; give the -o folder of zgseg batch");
+        index = open_existing_index(after::index_path(batch));
+        if (!index) throw Error("--trust-index: '" + after::index_path(batch).string() + "' does not exist; run zgseg index " + o.out);
+        index_state = "trusted";
+    } else {
+        batch = after::scan_batch(o.out);
+        if (!o.no_index) index = open_existing_index(after::index_path(batch));
+    }
+    const fs::path index_file = after::index_path(batch);
+    if (index && !o.trust_index) {
         const auto stale = after::compare_with_batch(*index, batch);
         index_state = "fresh";
         if (!stale.fresh()) {
@@ -106,7 +117,8 @@ int run_search(const SearchOptions& o) {
     else
         after::dot_rows_f32(loaded.embeddings.data(), rows, dim, query.data(), scores.data(), o.common.threads);
     const auto best = after::top_k(scores, o.top);
-    spdlog::info("ranked {} segments of {} images in {:.3f} s ({})", rows, batch.images.size(), seconds_since(t),
+    spdlog::info("ranked {} segments of {} images in {:.3f} s ({})", rows, index ? index->images() : batch.images.size(),
+                 seconds_since(t),
                  index ? "float16 index" : "float32, no index");
 
     nlohmann::json results = nlohmann::json::array();
@@ -144,7 +156,10 @@ Action add_search_command(CLI::App& app) {
     cmd->add_option("query", o->query, "What to look for, e.g. \"red car\"")->required();
     cmd->add_option("--top", o->top, "How many segments to print")->check(CLI::Range(1, 100000000));
     cmd->add_flag("--json", o->json, "One JSON document on stdout (for scripts)");
-    cmd->add_flag("--no-index", o->no_index, "Read the embeddings files even when OUT has an index");
+    auto* no_index = cmd->add_flag("--no-index", o->no_index, "Read the embeddings files even when OUT has an index");
+    cmd->add_flag("--trust-index", o->trust_index,
+                  "Use OUT's index without checking the folder for new or changed images (fastest, for a finished batch)")
+        ->excludes(no_index);
     add_common_options(cmd, o->common);
     return [o] { return run_search(*o); };
 }

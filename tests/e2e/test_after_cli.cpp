@@ -163,16 +163,18 @@ TEST_F(AfterCli, SearchFindsASegmentByItsLabelWithAndWithoutIndex) {
         EXPECT_EQ(first["image"], "2011_000006");
         EXPECT_EQ(first["segment_id"], id);
         EXPECT_EQ(first["label"], label);
-        EXPECT_NEAR(first["score"].get<double>(), 1.0, index_state == "none" ? 1e-5 : 2e-3);  // float16 index
+        EXPECT_NEAR(first["score"].get<double>(), 1.0, index_state == "none" ? 1e-5 : 2e-3);  // else float16
         if (j["results"].size() > 1) {
             EXPECT_LT(j["results"][1]["score"].get<double>(), first["score"].get<double>());
         }
     };
     check_first(search(out, label), "none");
+    expect_one_line_error(search(out, label, " --trust-index"), "run zgseg index");
     const auto idx = run_zgseg("index " + quote(out.string()));
     ASSERT_EQ(idx.exit_code, 0) << idx.err;
     ASSERT_TRUE(fs::exists(out / "zgseg-index.safetensors"));
     check_first(search(out, label), "fresh");
+    check_first(search(out, label, " --trust-index"), "trusted");
     EXPECT_EQ(run_zgseg("index " + quote(out.string())).exit_code, 0);  // up to date: nothing to do
 
     // Change another image: the index notices and refreshes, and the ranking follows.
