@@ -83,7 +83,7 @@ int run_search(const SearchOptions& o) {
             index = std::make_unique<after::SegmentIndex>(after::SegmentIndex::open(index_file));
             index_state = "refreshed";
         }
-    } else if (!o.no_index) {
+    } else if (!index && !o.no_index) {
         spdlog::info("no index in '{}': reading every embeddings file (zgseg index {} makes repeated searches fast)",
                      batch.root.string(), o.out);
     }
@@ -236,7 +236,7 @@ Action add_export_command(CLI::App& app) {
     };
     auto o = std::make_shared<ExportOptions>();
     auto* cmd = app.add_subcommand("export", "Export a batch for other tools: one COCO instances file with RLE masks "
-                                             "(pycocotools, FiftyOne, CVAT, Label Studio)");
+                                             "(pycocotools, FiftyOne, CVAT)");
     cmd->add_option("out", o->out, "The batch folder (zgseg batch -o OUT)")->required();
     cmd->add_option("--format", o->format, "Output format")->check(CLI::IsMember({"coco"}));
     cmd->add_option("-o,--output", o->file, "The file to write, e.g. coco.json")->required();
