@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
+#include <functional>
 
 #include "after/ranking.hpp"
 #include "core/safetensors.hpp"
