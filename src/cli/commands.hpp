@@ -31,5 +31,10 @@ Action add_tokenize_command(CLI::App& app);
 Action add_inspect_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_selftest_command(CLI::App& app);
+// After the batch (cmd_after.cpp).
+Action add_report_command(CLI::App& app);
+Action add_search_command(CLI::App& app);
+Action add_index_command(CLI::App& app);
+Action add_export_command(CLI::App& app);
 
 }  // namespace zgseg::cli

@@ -17,7 +17,8 @@
 
 namespace {
 
-const char* kSubcommands[] = {"segment", "batch", "eval", "tokenize", "inspect", "bench", "selftest"};
+const char* kSubcommands[] = {"segment", "batch",  "eval",   "tokenize", "inspect", "bench",
+                              "selftest", "report", "search", "index",    "export"};
 
 // `zgseg photo.jpg -o out/` means `zgseg segment photo.jpg -o out/`.
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
     remember(zgseg::cli::add_inspect_command(app));
     remember(zgseg::cli::add_bench_command(app));
     remember(zgseg::cli::add_selftest_command(app));
+    remember(zgseg::cli::add_report_command(app));
+    remember(zgseg::cli::add_search_command(app));
+    remember(zgseg::cli::add_index_command(app));
+    remember(zgseg::cli::add_export_command(app));
 
     auto args = with_default_subcommand(argc, argv);
     std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
