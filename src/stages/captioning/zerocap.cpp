@@ -227,6 +227,15 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
 
         // CLIP loss: targets over each row's top-K tokens from CLIP similarity.
         const auto top = std::get<1>(probs.detach().topk(K, -1)).cpu().contiguous();  // (R, K)
+        if (trace_.on_choice && K < logits.size(1)) {
+            const auto edge = std::get<0>(logits.detach().topk(K + 1, -1)).cpu().to(torch::kDouble);  // (R, K+1)
+            int64_t row = 0;
+            for (Search* search : searches)
+                for (int64_t r = 0; r < search->rows(); ++r, ++row)
+                    trace_.on_choice(search->segment, step, "logit",
+                                     edge[row][K - 1].item<double>() - edge[row][K].item<double>(),
+                                     edge[row][K - 1].item<double>());
+        }
         std::vector<std::vector<std::string>> candidates(static_cast<size_t>(R));
         const int64_t* top_ids = top.data_ptr<int64_t>();
         for (int64_t r = 0; r < R; ++r)
@@ -302,7 +311,14 @@ void ZeroCapGenerator::advance(Search& search, const torch::Tensor& log_probs, i
     const int64_t B = params_.beam_size;
     const int64_t V = log_probs.size(1);
     torch::Tensor next;  // (B, 1)
+    const auto note_choice = [&](const torch::Tensor& candidates) {  // (N) candidates, B of them chosen
+        if (!trace_.on_choice || candidates.numel() <= B) return;
+        const auto edge = std::get<0>(candidates.topk(B + 1)).to(torch::kDouble);  // (B+1)
+        trace_.on_choice(search.segment, step, "score", edge[B - 1].item<double>() - edge[B].item<double>(),
+                         edge[B - 1].item<double>());
+    };
     if (step == 0) {
+        note_choice(log_probs.view({-1}));
         auto [scores, tokens] = log_probs.topk(B, -1);  // (1, B)
         search.scores = scores.squeeze(0).contiguous();
         next = tokens.permute({1, 0}).contiguous();
@@ -318,6 +334,7 @@ void ZeroCapGenerator::advance(Search& search, const torch::Tensor& log_probs, i
         const auto total = search.scores.unsqueeze(1) + logits;  // (B, V)
         search.lengths.index_put_({~search.stopped}, search.lengths.index({~search.stopped}) + 1);
         const auto average = total / search.lengths.unsqueeze(1);
+        note_choice(average.view({-1}));
         auto [best, flat] = average.view({-1}).topk(B, -1);
         const auto source = flat.div(V, "floor");
         search.lengths = search.lengths.index_select(0, source);

@@ -61,6 +61,12 @@ struct ZeroCapTrace {
     std::function<void(int segment, int step, const torch::Tensor& probs)> on_probs;
     // The first iteration's update of Δ, per layer {K, V}, each (rows, heads, S, hd).
     std::function<void(int segment, int step, const PastKeyValues& update)> on_first_update;
+    // Every discrete choice's margin, so that tests can assert there is no near-tie:
+    //   "logit": per row and iteration, top-K membership: logit of the K-th − (K+1)-th
+    //            token (not called when K = vocabulary: no boundary);
+    //   "score": per step, the beam choice: average score of the B-th − (B+1)-th candidate.
+    // value = the K-th / B-th value itself (for relative tolerances).
+    std::function<void(int segment, int step, const std::string& kind, double margin, double value)> on_choice;
 };
 
 struct ZeroCapStats {
