@@ -28,8 +28,9 @@ inline constexpr Tolerance kProbs{1e-12, 5e-5};
 // A beam score is the mean of its tokens' log-probabilities: within 5e-5 too.
 inline constexpr Tolerance kScore{5e-5, 0};
 // The first update −0.3·g/‖g‖^0.9 of K/V: g comes from the same target (×100
-// from the temperature) → ~3e-5 relative, ×3 headroom; atol for near-zero parts.
-inline constexpr Tolerance kUpdate{1e-7, 1e-4};
+// from the temperature) → ~3e-5 relative, ×3 headroom; a component's error
+// follows its row's scale (typical |u| ≈ 0.01): atol 3e-5·0.01 ≈ 3e-7 → 5e-7.
+inline constexpr Tolerance kUpdate{5e-7, 1e-4};
 // Margin of every discrete choice, in multiples of its tolerance.
 inline constexpr double kMarginFactor = 100;
 
@@ -129,14 +130,15 @@ inline void check_speedup_combinations(const ZeroCapData& data, const ZeroCapPar
     for (const auto& beams : all_on) add_order_margins(beams, margins, kScore);
     margins.check("speed-ups, all on", kMarginFactor);
     Diff d;
-    constexpr int kSwitches = 5;
+    constexpr int kSwitches = 6;
     for (int mask = 1; mask < (1 << kSwitches); ++mask) {  // bit set = that speed-up off
         ZeroCapSpeedups s;
         s.clip.true_length = !(mask & 1);
         s.clip.prefix_cache = !(mask & 2);
         s.clip.dedupe = !(mask & 4);
         s.clip.one_batch = !(mask & 8);
-        if (mask & 16) s.segments_per_batch = 1;
+        s.clip.step_cache = !(mask & 16);
+        if (mask & 32) s.segments_per_batch = 1;
         SCOPED_TRACE("speed-ups off: mask " + std::to_string(mask));
         const auto beams = data.generator(params, s).generate(data.images(images));
         for (int n = 0; n < images; ++n) {
@@ -166,21 +168,40 @@ inline void check_candidate_texts(const ZeroCapData& data) {
         for (const auto& c : candidates[r]) flat.push_back(prefixes[r] + c);
     const ClipTextEncoder whole(data.clip, data.clip_tokenizer);
     const auto expected = whole.encode(flat).view({3, 8, -1});
+    // A later iteration of the same step: row 1 keeps its candidates but in
+    // another order and with one new string; rows 0 and 2 are unchanged.
+    auto later = candidates;
+    std::reverse(later[1].begin(), later[1].end());
+    later[1][0] = " road";
+    std::vector<std::string> later_flat;
+    for (size_t r = 0; r < prefixes.size(); ++r)
+        for (const auto& c : later[r]) later_flat.push_back(prefixes[r] + c);
+    const auto later_expected = whole.encode(later_flat).view({3, 8, -1});
     Diff d;
-    for (int mask = 0; mask < 16; ++mask) {
+    for (int mask = 0; mask < 32; ++mask) {
         CandidateTextOptions o;
         o.true_length = mask & 1;
         o.prefix_cache = mask & 2;
         o.dedupe = mask & 4;
         o.one_batch = mask & 8;
+        o.step_cache = mask & 16;
+        SCOPED_TRACE("options mask " + std::to_string(mask));
         CandidateTextEncoder enc(data.clip, data.clip_tokenizer, o);
-        const auto got = enc.encode(prefixes, candidates);
-        d.add(got, expected, kFeature);
+        d.add(enc.encode(prefixes, candidates), expected, kFeature);
         EXPECT_EQ(enc.stats().strings, 24);
         // Repeats: " dog" and " on" within rows; "Image of a dog"/"…an" across rows 0 and 2; " cat" in row 2.
-        EXPECT_EQ(enc.stats().strings_encoded, o.dedupe ? 18 : 24) << "options mask " << mask;
+        const int64_t first = o.dedupe ? 18 : 24;
+        EXPECT_EQ(enc.stats().strings_encoded, first);
+        EXPECT_EQ(enc.stats().cache_hits, 0);
+        d.add(enc.encode(prefixes, later), later_expected, kFeature);
+        // The step cache encodes only " road"; the other 23 strings are hits.
+        EXPECT_EQ(enc.stats().strings_encoded, first + (o.step_cache ? 1 : first));
+        EXPECT_EQ(enc.stats().cache_hits, o.step_cache ? 23 : 0);
+        enc.begin_step();  // a new step forgets them
+        d.add(enc.encode(prefixes, candidates), expected, kFeature);
+        EXPECT_EQ(enc.stats().cache_hits, o.step_cache ? 23 : 0);
     }
-    d.check("candidate features, 16 option combinations", kFeature);
+    d.check("candidate features, 32 option combinations, 3 calls", kFeature);
 }
 
 }  // namespace zgseg::testing

@@ -156,6 +156,7 @@ std::vector<std::vector<ZeroCapBeam>> ZeroCapGenerator::generate(const torch::Te
 torch::Tensor ZeroCapGenerator::next_log_probs(int step, std::vector<Search*>& searches, const torch::Tensor& images) {
     const auto started = Clock::now();
     const double clip_seconds_before = candidates_.stats().seconds;
+    candidates_.begin_step();  // the contexts change: cached candidate features no longer apply
     const auto device = lm_.device();
     std::vector<torch::Tensor> contexts, image_rows;
     std::vector<std::string> texts;
