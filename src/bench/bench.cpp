@@ -250,15 +250,17 @@ Row zerocap_steps_row() {
             [](Context& c) { return c.zerocap_timing.clip_flops + zerocap_gpt2_flops(c, c.zerocap.iterations); },
             [](Context& c) {
                 const auto& t = c.zerocap_timing;
-                char buf[400];
+                char buf[560];
                 std::snprintf(buf, sizeof buf,
                               "step 0 %.1f s + step 1 %.1f s; GPT-2 %.1f s, CLIP text %.1f s; CLIP-text %.2f TFLOP vs "
                               "%.2f the reference's way (%.1fx fewer); %lld strings, %lld encoded, step-cache hit "
-                              "rate %.1f%%",
+                              "rate %.1f%% (an iteration moves the top-%d log p by %.3g; their spacing at rank %d is "
+                              "%.3g)",
                               t.step0_seconds, t.step1_seconds, t.lm_seconds, t.clip_seconds, t.clip_flops / 1e12,
                               t.reference_clip_flops / 1e12, t.reference_clip_flops / std::max(t.clip_flops, 1.0),
                               static_cast<long long>(t.strings), static_cast<long long>(t.strings_encoded),
-                              100.0 * static_cast<double>(t.cache_hits) / std::max<double>(1, static_cast<double>(t.strings)));
+                              100.0 * static_cast<double>(t.cache_hits) / std::max<double>(1, static_cast<double>(t.strings)),
+                              c.zerocap.clip_candidates, t.shift, c.zerocap.clip_candidates, t.spacing);
                 return std::string(buf);
             }};
 }

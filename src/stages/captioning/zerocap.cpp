@@ -215,6 +215,7 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
     PastKeyValues delta;
     for (const auto& kv : past) delta.push_back({torch::zeros_like(kv.key), torch::zeros_like(kv.value)});
 
+    torch::Tensor previous;  // (R, V) log p of the previous iteration, for the stats
     for (int it = 0; it < params_.iterations; ++it) {
         std::vector<torch::Tensor> leaves;  // the shifts being differentiated, K then V per layer
         PastKeyValues shifted;
@@ -228,6 +229,7 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
 
         // CLIP loss: targets over each row's top-K tokens from CLIP similarity.
         const auto top = std::get<1>(probs.detach().topk(K, -1)).cpu().contiguous();  // (R, K)
+        record_shift(torch::log_softmax(logits.detach(), -1), previous, top);
         if (trace_.on_choice && K < logits.size(1)) {
             const auto edge = std::get<0>(logits.detach().topk(K + 1, -1)).cpu().to(torch::kDouble);  // (R, K+1)
             int64_t row = 0;
@@ -285,6 +287,21 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
     for (size_t l = 0; l < past.size(); ++l)
         out.push_back({(past[l].key + delta[l].key).detach(), (past[l].value + delta[l].value).detach()});
     return out;
+}
+
+void ZeroCapGenerator::record_shift(const torch::Tensor& log_probs, torch::Tensor& previous, const torch::Tensor& top) {
+    // log_probs, previous: (R, V); top: (R, K) on the CPU.
+    const int64_t K = top.size(1), V = log_probs.size(1), R = log_probs.size(0);
+    if (previous.defined() && K + 16 <= V && K > 16) {
+        const auto ids = top.to(log_probs.device());
+        const auto shift = (log_probs.gather(1, ids) - previous.gather(1, ids)).abs().mean(1);  // (R)
+        const auto edge = std::get<0>(log_probs.topk(K + 16, -1));                            // (R, K+16)
+        const auto spacing = (edge.select(1, K - 17) - edge.select(1, K + 15)) / 32;           // (R)
+        stats_.shift_sum += shift.sum().item<double>();
+        stats_.spacing_sum += spacing.sum().item<double>();
+        stats_.shift_rows += R;
+    }
+    previous = log_probs;
 }
 
 void ZeroCapGenerator::adjust_special_tokens(int step, torch::Tensor& logits) const {

@@ -72,6 +72,12 @@ struct ZeroCapTrace {
 struct ZeroCapStats {
     int64_t segments = 0, token_steps = 0, iterations = 0;
     double lm_seconds = 0;  // GPT-2 forwards/backwards and the update
+    // How far the top-K set can move between iterations (what the step cache's
+    // hit rate depends on), summed over rows of iterations ≥ 1: the mean |Δ log p|
+    // of a row's top-K tokens since the previous iteration, and the spacing of
+    // log p at rank K (the gap from rank K − 16 to K + 16, / 32).
+    double shift_sum = 0, spacing_sum = 0;
+    int64_t shift_rows = 0;
     CandidateTextStats clip;
 };
 
@@ -103,6 +109,7 @@ private:
                              const std::vector<std::string>& context_texts, const torch::Tensor& row_images,
                              std::vector<Search*>& searches);
     void adjust_special_tokens(int step, torch::Tensor& logits) const;
+    void record_shift(const torch::Tensor& log_probs, torch::Tensor& previous, const torch::Tensor& top);
     void advance(Search& search, const torch::Tensor& log_probs, int step) const;
     const std::string& token_text(int64_t id);
     std::string context_text(const std::vector<int64_t>& tokens) const;

@@ -21,6 +21,7 @@ struct ZeroCapStepTiming {
     double clip_flops = 0;         // both steps, as run
     double reference_clip_flops = 0;  // both steps, the reference's way
     int64_t strings = 0, strings_encoded = 0, cache_hits = 0;
+    double shift = 0, spacing = 0;  // mean |Δ log p| of the top-K per iteration; log p spacing at rank K
     // A caption of `tokens` tokens ≈ step 0 + (tokens − 1) × step 1 (the
     // context grows by one token a step, so later steps cost slightly more).
     double caption_seconds(int tokens) const { return step0_seconds + (tokens - 1) * step1_seconds; }
