@@ -145,6 +145,10 @@ struct Context {
     std::unique_ptr<Gpt2Tokenizer> gpt2_tokenizer;
     std::vector<int64_t> forbidden_tokens;
     ZeroCapStepTiming zerocap_timing;  // the last repetition's
+    // zerocap_steps_reference's last repetition, which ran `zerocap_reference_iterations`
+    // of the `zerocap.iterations` shift iterations per step (1 with --quick).
+    ZeroCapStepTiming zerocap_reference_timing;
+    int zerocap_reference_iterations = 0;
 
     template <class Net, class Load>
     Net& load(std::unique_ptr<Net>& slot, const std::string& name, Load&& loader) {
@@ -212,41 +216,82 @@ struct Row {
 };
 
 // ---- ZeroCap -------------------------------------------------------------------
+void prepare_zerocap(Context& c) {
+    c.gpt2();
+    c.text_encoder();
+    if (!c.gpt2_tokenizer)
+        c.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(c.models.file(kGpt2, "vocab.json"), c.models.file(kGpt2, "merges.txt"));
+    if (c.forbidden_tokens.empty())
+        c.forbidden_tokens = read_forbidden_tokens(c.models.file(kGpt2, "zerocap_forbidden_tokens.txt"));
+}
+
+ZeroCapStepTiming run_zerocap_steps(Context& c, const ZeroCapParams& params, const ZeroCapSpeedups& speedups) {
+    torch::manual_seed(0);
+    const auto image = torch::randn({c.clip_text_net->projection_dim()});
+    return time_zerocap_steps(c.gpt2(), *c.gpt2_tokenizer, *c.clip_text_net, *c.clip_tokenizer, c.forbidden_tokens,
+                              params, speedups, image);
+}
+
+// GPT-2 FLOPs of steps 0 and 1 with `iterations` shift iterations each.
+double zerocap_gpt2_flops(Context& c, int iterations) {
+    const auto& g = c.gpt2().config();
+    const flops::Gpt2Shape shape{g.n_embd, g.n_inner, g.n_layer, g.vocab_size};
+    return iterations * (flops::gpt2_zerocap_iteration(shape, 1, kZeroCapPromptTokens) +
+                         flops::gpt2_zerocap_iteration(shape, c.zerocap.beam_size, kZeroCapPromptTokens + 1));
+}
+
 // The real thing: ZeroCap's first two token steps (step 0 has one row, later
 // steps one row per beam) with the exact speed-ups on; the note splits the
 // time and gives the CLIP-text FLOPs against the reference's way.
 Row zerocap_steps_row() {
     return {"zerocap_steps", "ZeroCap: token steps 0 and 1 (the captioner itself, speed-ups on)", true, {},
-            [](Context& c) {
-                c.gpt2();
-                c.text_encoder();
-                c.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(c.models.file(kGpt2, "vocab.json"),
-                                                                   c.models.file(kGpt2, "merges.txt"));
-                c.forbidden_tokens = read_forbidden_tokens(c.models.file(kGpt2, "zerocap_forbidden_tokens.txt"));
-            },
-            [](Context& c, int) {
-                torch::manual_seed(0);
-                const auto image = torch::randn({c.clip_text_net->projection_dim()});
-                c.zerocap_timing = time_zerocap_steps(c.gpt2(), *c.gpt2_tokenizer, *c.clip_text_net, *c.clip_tokenizer,
-                                                      c.forbidden_tokens, c.zerocap, ZeroCapSpeedups{}, image);
-            },
-            [](Context& c) {
-                const auto& g = c.gpt2().config();
-                const flops::Gpt2Shape shape{g.n_embd, g.n_inner, g.n_layer, g.vocab_size};
-                const double it = c.zerocap.iterations;
-                return c.zerocap_timing.clip_flops + it * (flops::gpt2_zerocap_iteration(shape, 1, kZeroCapPromptTokens) +
-                                                           flops::gpt2_zerocap_iteration(shape, c.zerocap.beam_size,
-                                                                                         kZeroCapPromptTokens + 1));
-            },
+            prepare_zerocap,
+            [](Context& c, int) { c.zerocap_timing = run_zerocap_steps(c, c.zerocap, ZeroCapSpeedups{}); },
+            [](Context& c) { return c.zerocap_timing.clip_flops + zerocap_gpt2_flops(c, c.zerocap.iterations); },
             [](Context& c) {
                 const auto& t = c.zerocap_timing;
-                char buf[320];
+                char buf[560];
                 std::snprintf(buf, sizeof buf,
                               "step 0 %.1f s + step 1 %.1f s; GPT-2 %.1f s, CLIP text %.1f s; CLIP-text %.2f TFLOP vs "
-                              "%.2f the reference's way (%.1fx fewer); %lld strings, %lld encoded",
+                              "%.2f the reference's way (%.1fx fewer); %lld strings, %lld encoded, step-cache hit "
+                              "rate %.1f%% (an iteration moves the top-%d log p by %.3g; their spacing at rank %d is "
+                              "%.3g)",
                               t.step0_seconds, t.step1_seconds, t.lm_seconds, t.clip_seconds, t.clip_flops / 1e12,
                               t.reference_clip_flops / 1e12, t.reference_clip_flops / std::max(t.clip_flops, 1.0),
-                              static_cast<long long>(t.strings), static_cast<long long>(t.strings_encoded));
+                              static_cast<long long>(t.strings), static_cast<long long>(t.strings_encoded),
+                              100.0 * static_cast<double>(t.cache_hits) / std::max<double>(1, static_cast<double>(t.strings)),
+                              c.zerocap.clip_candidates, t.shift, c.zerocap.clip_candidates, t.spacing);
+                return std::string(buf);
+            }};
+}
+
+// The same two steps the reference's way (ZeroCapSpeedups::reference(): every
+// candidate padded to 77, one beam row at a time, one segment at a time, no
+// caches), timed for real. With --quick each step runs 1 shift iteration
+// instead of 5: in this mode an iteration's work does not depend on the
+// candidates, so the derived row zerocap_speedup scales it by the iterations.
+Row zerocap_steps_reference_row() {
+    return {"zerocap_steps_reference",
+            "ZeroCap: token steps 0 and 1 the reference's way (padded to 77, one beam at a time, no caches)", true, {},
+            prepare_zerocap,
+            [](Context& c, int) {
+                auto params = c.zerocap;
+                if (c.o.quick) params.iterations = std::min(params.iterations, 1);
+                c.zerocap_reference_iterations = params.iterations;
+                c.zerocap_reference_timing = run_zerocap_steps(c, params, ZeroCapSpeedups::reference());
+            },
+            [](Context& c) {
+                return c.zerocap_reference_timing.clip_flops + zerocap_gpt2_flops(c, c.zerocap_reference_iterations);
+            },
+            [](Context& c) {
+                const auto& t = c.zerocap_reference_timing;
+                char buf[320];
+                std::snprintf(buf, sizeof buf,
+                              "%d of %d shift iterations per step%s; step 0 %.1f s + step 1 %.1f s; GPT-2 %.1f s, "
+                              "CLIP text %.1f s; CLIP-text %.2f TFLOP",
+                              c.zerocap_reference_iterations, c.zerocap.iterations,
+                              c.zerocap_reference_iterations < c.zerocap.iterations ? " (--quick)" : "",
+                              t.step0_seconds, t.step1_seconds, t.lm_seconds, t.clip_seconds, t.clip_flops / 1e12);
                 return std::string(buf);
             }};
 }
@@ -593,6 +638,7 @@ std::vector<Row> make_rows() {
                     [](Context& c) { return std::to_string(c.label_ids.size()) + " labels, padded to the longest"; }});
 
     rows.push_back(zerocap_steps_row());
+    rows.push_back(zerocap_steps_reference_row());
     return rows;
 }
 
@@ -600,7 +646,7 @@ std::vector<Row> make_rows() {
 std::vector<std::string> networks_of(const std::string& row) {
     if (row == "dino_keys" || row == "dino_keys_chunked") return {kDino};
     if (row == "gpt2_iteration") return {kGpt2};
-    if (row == "zerocap_steps") return {kGpt2, kClip};
+    if (row == "zerocap_steps" || row == "zerocap_steps_reference") return {kGpt2, kClip};
     if (row == "mpnet") return {kMpnet};
     if (row == "ward" || row == "prune" || row == "crf" || row == "merging" || row == "outputs") return {};
     return {kClip};  // image (CLIP's input size), stages 2 and 3, the text tower
@@ -713,7 +759,7 @@ double gflop_or_zero(const json& row) { return row["gflop"].is_number() ? row["g
 
 // Rows computed from timed ones, each labelled "extrapolated".
 void add_derived_rows(const Context& c, json& rows) {
-    char buf[256];
+    char buf[400];
     if (const auto cache = find_row(rows, "vocab_cache")) {
         const double entries = static_cast<double>(std::min(c.vocabulary.size(), static_cast<size_t>(c.o.vocab_entries)));
         const double scale = static_cast<double>(c.vocabulary.size()) / entries;
@@ -752,6 +798,22 @@ void add_derived_rows(const Context& c, json& rows) {
         rows.push_back(derived("zerocap_token_step", title, combine("min_s"), combine("median_s"),
                                it * (gflop_or_zero(*gpt2) + gflop_or_zero(*text) * text_scale), buf));
         step = rows.back();
+    }
+    const auto reference = find_row(rows, "zerocap_steps_reference");
+    if (const auto steps = find_row(rows, "zerocap_steps"); steps && reference && c.zerocap_reference_iterations > 0) {
+        // Side by side: the reference's way (scaled to all iterations when --quick timed fewer) against ours.
+        const double scale = static_cast<double>(c.zerocap.iterations) / c.zerocap_reference_iterations;
+        const double ref_s = (*reference)["min_s"].get<double>() * scale, ours = (*steps)["min_s"].get<double>();
+        const double ref_flops = c.zerocap_reference_timing.clip_flops * scale;
+        const auto& t = c.zerocap_timing;
+        std::snprintf(buf, sizeof buf,
+                      "the reference's way %.1f s%s / zerocap_steps %.1f s: %.1fx faster; CLIP-text FLOPs %.1fx fewer; "
+                      "step-cache hit rate %.1f%%",
+                      ref_s, scale > 1 ? " (1 iteration timed per step, x iterations)" : " (timed)", ours,
+                      ref_s / std::max(ours, 1e-9), ref_flops / std::max(t.clip_flops, 1.0),
+                      100.0 * static_cast<double>(t.cache_hits) / std::max<double>(1, static_cast<double>(t.strings)));
+        rows.push_back(derived("zerocap_speedup", "ZeroCap steps 0 and 1: the reference's way / the captioner's",
+                               ref_s, (*reference)["median_s"].get<double>() * scale, 0, buf));
     }
     if (const auto steps = find_row(rows, "zerocap_steps")) {
         // Step 0 (one row) + (tokens − 1) later steps; a later step's context is

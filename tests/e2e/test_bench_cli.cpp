@@ -32,7 +32,8 @@ TEST(BenchCli, TinyRunTimesEveryDefaultStageAndWritesTheReport) {
         EXPECT_TRUE(fs::exists(dir.path / "cache" / "tiny" / f)) << f;
 
     for (const char* name : {"image", "dino_keys", "ward", "prune", "crf", "vocab_cache", "embedding", "caption",
-                             "merging", "outputs", "clip_text", "gpt2_iteration", "mpnet", "zerocap_steps"}) {
+                             "merging", "outputs", "clip_text", "gpt2_iteration", "mpnet", "zerocap_steps",
+                             "zerocap_steps_reference"}) {
         const auto* t = row(report, name);
         ASSERT_TRUE(t) << "missing row " << name;
         EXPECT_EQ((*t)["kind"], "timed") << name;
@@ -50,8 +51,8 @@ TEST(BenchCli, TinyRunTimesEveryDefaultStageAndWritesTheReport) {
     EXPECT_NE((*row(report, "dino_keys"))["note"].get<std::string>().find("28×41 = 1148 tokens"), std::string::npos)
         << (*row(report, "dino_keys"))["note"];
 
-    for (const char* name : {"vocab_cache_full", "zerocap_token_step", "zerocap_caption", "image_total_vocab",
-                             "image_total_zerocap"}) {
+    for (const char* name : {"vocab_cache_full", "zerocap_speedup", "zerocap_token_step", "zerocap_caption",
+                             "image_total_vocab", "image_total_zerocap"}) {
         const auto* d = row(report, name);
         ASSERT_TRUE(d) << "missing row " << name;
         EXPECT_EQ((*d)["kind"], "extrapolated") << name;
@@ -63,6 +64,10 @@ TEST(BenchCli, TinyRunTimesEveryDefaultStageAndWritesTheReport) {
     EXPECT_LT(later, steps);
     EXPECT_NEAR((*row(report, "zerocap_caption"))["min_s"].get<double>(), steps + later, 1e-9);
     EXPECT_NE((*row(report, "zerocap_steps"))["note"].get<std::string>().find("the reference's way"), std::string::npos);
+    // The reference's way, timed with all its iterations (--quick would time 1 of 5 and say so).
+    EXPECT_NE((*row(report, "zerocap_steps_reference"))["note"].get<std::string>().find("5 of 5 shift iterations per step;"),
+              std::string::npos) << (*row(report, "zerocap_steps_reference"))["note"];
+    EXPECT_NE((*row(report, "zerocap_speedup"))["note"].get<std::string>().find("x faster"), std::string::npos);
 
     for (const char* key : {"cpu", "libtorch", "blas", "os"})
         EXPECT_FALSE(report["machine"][key].get<std::string>().empty()) << key;

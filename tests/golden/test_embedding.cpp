@@ -1,7 +1,9 @@
 // Stage 2 parity: masked-attention embeddings with global subtraction on the
 // tiny CLIP fixture against a Python re-implementation of the reference
 // algorithm on Hugging Face's modules (scripts/fixtures/embedding.py).
-// Tolerance: 1e-5 absolute on embeddings, saliency and weight.
+// Every check: max |a − b| ≤ atol + rtol·max |b| over the tensor (a relative
+// max-norm: the error of a component is set by the scale of the reductions that
+// made it, not by its own size). Each prints its max difference.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -16,7 +18,17 @@ namespace fs = std::filesystem;
 namespace {
 
 const fs::path kData = ZGSEG_TEST_DATA;
-constexpr double kTolerance = 1e-5;
+struct Tolerance {
+    double atol, rtol;
+};
+// Against the Python reference: a ViT of 577 tokens, 2 blocks of ≤ 128-term
+// reductions, then the masked blocks, rounded in another order (oneDNN/MKL vs
+// PyTorch kernels): ~u·√577·(6 reductions) ≈ 1e-5 of the scale (u = 6e-8).
+constexpr Tolerance kReference{1e-7, 1e-5};
+// The same C++ network with other batch shapes (16, 1) or the unshared forward:
+// only GEMM blocking and reduction order change, ~u·√128·(4 reductions) ≈ 3e-6
+// of the scale (embeddings reach |x| ≈ 10, whose float32 ulp is 9.5e-7).
+constexpr Tolerance kBatching{1e-7, 3e-6};
 
 struct Fixture {
     SafetensorsFile file = SafetensorsFile::open(kData / "embedding/embedding_expected.safetensors");
@@ -35,24 +47,28 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
     return (a - b).abs().max().item<double>();
 }
 
+// max |a − b| against atol + rtol·max |b|; prints both.
+void expect_close(const std::string& what, const torch::Tensor& a, const torch::Tensor& b, Tolerance t) {
+    const double d = max_diff(a, b), bound = t.atol + t.rtol * b.abs().max().item<double>();
+    std::cout << "[max diff] " << what << ": " << d << " (bound " << bound << " = " << t.atol << " + " << t.rtol
+              << " x max|b|)\n";
+    EXPECT_LE(d, bound) << what;
+}
+
 void check_variant(const std::string& name, const EmbeddingParams& params) {
     Fixture f;
     SegmentEmbedder embedder(f.clip, params);
     embedder.set_image(f.pixels());
     std::vector<MaskedBlockStats> stats;
     const auto emb = embedder.embed(f.get("masks"), &stats, /*batch_size=*/2);  // batches of 2 and a lone one
-    const double d = max_diff(emb, f.get(name + ".embeddings"));
+    expect_close(name + " embeddings", emb, f.get(name + ".embeddings"), kReference);
     std::vector<torch::Tensor> sal, w;
     for (const auto& s : stats) {
         sal.push_back(s.saliency);
         w.push_back(s.weight);
     }
-    const double ds = max_diff(torch::stack(sal, 1), f.get(name + ".saliency"));
-    const double dw = max_diff(torch::stack(w, 1), f.get(name + ".weight"));
-    std::cout << name << ": max abs diff embeddings " << d << ", saliency " << ds << ", weight " << dw << "\n";
-    EXPECT_LE(d, kTolerance);
-    EXPECT_LE(ds, kTolerance);
-    EXPECT_LE(dw, kTolerance);
+    expect_close(name + " saliency", torch::stack(sal, 1), f.get(name + ".saliency"), kReference);
+    expect_close(name + " weight", torch::stack(w, 1), f.get(name + ".weight"), kReference);
 }
 
 }  // namespace
@@ -86,10 +102,8 @@ TEST(SegmentEmbedding, SharingBlocksAndBatchingChangeNothing) {
     const auto batched = embedder.embed(masks, nullptr, 16);
     const auto one_by_one = embedder.embed(masks, nullptr, 1);
     const auto unshared = embedder.embed_unshared(pixels, masks);  // the reference's way: full forward per node
-    const double d1 = max_diff(batched, one_by_one), d2 = max_diff(batched, unshared);
-    std::cout << "batched vs one-by-one " << d1 << ", shared vs unshared " << d2 << "\n";
-    EXPECT_LE(d1, 1e-6);
-    EXPECT_LE(d2, 1e-6);
+    expect_close("batched vs one-by-one", batched, one_by_one, kBatching);
+    expect_close("shared vs unshared", batched, unshared, kBatching);
 }
 
 TEST(SegmentEmbedding, FullMaskWithoutSubtractionIsThePlainEmbedding) {
@@ -101,7 +115,5 @@ TEST(SegmentEmbedding, FullMaskWithoutSubtractionIsThePlainEmbedding) {
     SegmentEmbedder embedder(f.clip, p);
     embedder.set_image(f.pixels());
     const auto emb = embedder.embed(torch::ones({1, 56, 84}));
-    const double d = max_diff(emb, f.get("plain_embedding"));
-    std::cout << "full mask vs plain CLIP: " << d << "\n";
-    EXPECT_LE(d, kTolerance);
+    expect_close("full mask vs plain CLIP", emb, f.get("plain_embedding"), kReference);
 }

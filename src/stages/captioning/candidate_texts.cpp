@@ -45,15 +45,26 @@ torch::Tensor CandidateTextEncoder::encode(const std::vector<std::string>& prefi
         if (static_cast<int64_t>(row.size()) != K) throw Error("candidate texts: rows differ in length");
 
     // Unique strings (or every string when dedupe is off), grouped by the row
-    // that first asks for them; slot[r·K + k] = the unique string's index.
+    // that first asks for them; slot[r·K + k] = the unique string's index, or
+    // −1 − c for a string found in row c of the step cache.
     std::vector<std::vector<int64_t>> ids;
     std::vector<int64_t> row_of_unique;
+    std::vector<std::string> unique_texts;  // kept only for the step cache
     std::vector<int64_t> slot(static_cast<size_t>(R * K));
     std::unordered_map<std::string, int64_t> seen;
     const size_t max_length = static_cast<size_t>(tower_.max_length());
+    int64_t hits = 0;
     for (int64_t r = 0; r < R; ++r) {
         for (int64_t k = 0; k < K; ++k) {
             std::string text = prefixes[r] + candidates[r][k];
+            if (options_.step_cache) {
+                const auto it = cache_rows_.find(text);
+                if (it != cache_rows_.end()) {
+                    slot[r * K + k] = -1 - it->second;
+                    ++hits;
+                    continue;
+                }
+            }
             if (options_.dedupe) {
                 const auto it = seen.find(text);
                 if (it != seen.end()) {
@@ -66,12 +77,14 @@ torch::Tensor CandidateTextEncoder::encode(const std::vector<std::string>& prefi
             const auto tokens = tokenizer_.encode_for_text_tower(text, max_length).ids;
             ids.emplace_back(tokens.begin(), tokens.end());
             row_of_unique.push_back(r);
+            if (options_.step_cache) unique_texts.push_back(std::move(text));
         }
     }
     const int64_t U = static_cast<int64_t>(ids.size());
     stats_.calls += 1;
     stats_.strings += R * K;
     stats_.strings_encoded += U;
+    stats_.cache_hits += hits;
     const int64_t L = options_.reference_length;
     stats_.reference_flops += static_cast<double>(R * K) * tower_.flops(L, L * L);
 
@@ -80,7 +93,9 @@ torch::Tensor CandidateTextEncoder::encode(const std::vector<std::string>& prefi
     for (int64_t u = 0; u < U; ++u) groups[options_.one_batch ? 0 : row_of_unique[u]].push_back(u);
 
     torch::Tensor features;  // (U, D)
-    if (options_.prefix_cache) {
+    if (U == 0) {
+        // Every string is in the step cache.
+    } else if (options_.prefix_cache) {
         // Prefixes are per row (a row's strings share "context + "); the batching is per group.
         for (const auto& group : groups) {
             std::vector<std::vector<int64_t>> members(static_cast<size_t>(R));  // unique indices per row
@@ -108,11 +123,36 @@ torch::Tensor CandidateTextEncoder::encode(const std::vector<std::string>& prefi
             features.index_copy_(0, torch::tensor(group, torch::kLong).to(part.device()), part);
         }
     }
-    features = torch::nn::functional::normalize(features.to(torch::kFloat32),
-                                                torch::nn::functional::NormalizeFuncOptions().dim(1));
-    auto out = features.index_select(0, torch::tensor(slot, torch::kLong).to(features.device()));
+    if (U > 0)
+        features = torch::nn::functional::normalize(features.to(torch::kFloat32),
+                                                    torch::nn::functional::NormalizeFuncOptions().dim(1));
+    torch::Tensor out;  // (R·K, D)
+    if (options_.step_cache) {
+        // New strings go to cache rows [cached_, cached_ + U); every slot becomes a cache row.
+        if (U > 0) {
+            const int64_t need = cached_ + U;
+            if (!cache_.defined() || need > cache_.size(0)) {
+                auto grown = torch::empty({std::max<int64_t>(need, 2 * (cache_.defined() ? cache_.size(0) : 0)),
+                                           features.size(1)}, features.options());  // (capacity, D)
+                if (cached_ > 0) grown.slice(0, 0, cached_).copy_(cache_.slice(0, 0, cached_));
+                cache_ = grown;
+            }
+            cache_.slice(0, cached_, need).copy_(features);
+            for (int64_t u = 0; u < U; ++u) cache_rows_[std::move(unique_texts[u])] = cached_ + u;
+        }
+        for (auto& s : slot) s = s < 0 ? -1 - s : cached_ + s;
+        cached_ += U;
+        out = cache_.index_select(0, torch::tensor(slot, torch::kLong).to(cache_.device()));
+    } else {
+        out = features.index_select(0, torch::tensor(slot, torch::kLong).to(features.device()));
+    }
     stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-    return out.view({R, K, features.size(1)});
+    return out.view({R, K, out.size(1)});
+}
+
+void CandidateTextEncoder::begin_step() {
+    cache_rows_.clear();
+    cached_ = 0;  // the buffer is kept for the next step
 }
 
 torch::Tensor CandidateTextEncoder::run_full(const std::vector<std::vector<int64_t>>& ids) {

@@ -156,6 +156,7 @@ std::vector<std::vector<ZeroCapBeam>> ZeroCapGenerator::generate(const torch::Te
 torch::Tensor ZeroCapGenerator::next_log_probs(int step, std::vector<Search*>& searches, const torch::Tensor& images) {
     const auto started = Clock::now();
     const double clip_seconds_before = candidates_.stats().seconds;
+    candidates_.begin_step();  // the contexts change: cached candidate features no longer apply
     const auto device = lm_.device();
     std::vector<torch::Tensor> contexts, image_rows;
     std::vector<std::string> texts;
@@ -214,6 +215,7 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
     PastKeyValues delta;
     for (const auto& kv : past) delta.push_back({torch::zeros_like(kv.key), torch::zeros_like(kv.value)});
 
+    torch::Tensor previous;  // (R, V) log p of the previous iteration, for the stats
     for (int it = 0; it < params_.iterations; ++it) {
         std::vector<torch::Tensor> leaves;  // the shifts being differentiated, K then V per layer
         PastKeyValues shifted;
@@ -227,6 +229,16 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
 
         // CLIP loss: targets over each row's top-K tokens from CLIP similarity.
         const auto top = std::get<1>(probs.detach().topk(K, -1)).cpu().contiguous();  // (R, K)
+        record_shift(torch::log_softmax(logits.detach(), -1), previous, top);
+        if (trace_.on_choice && K < logits.size(1)) {
+            const auto edge = std::get<0>(logits.detach().topk(K + 1, -1)).cpu().to(torch::kDouble);  // (R, K+1)
+            int64_t row = 0;
+            for (Search* search : searches)
+                for (int64_t r = 0; r < search->rows(); ++r, ++row)
+                    trace_.on_choice(search->segment, step, "logit",
+                                     edge[row][K - 1].item<double>() - edge[row][K].item<double>(),
+                                     edge[row][K - 1].item<double>());
+        }
         std::vector<std::vector<std::string>> candidates(static_cast<size_t>(R));
         const int64_t* top_ids = top.data_ptr<int64_t>();
         for (int64_t r = 0; r < R; ++r)
@@ -277,6 +289,21 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
     return out;
 }
 
+void ZeroCapGenerator::record_shift(const torch::Tensor& log_probs, torch::Tensor& previous, const torch::Tensor& top) {
+    // log_probs, previous: (R, V); top: (R, K) on the CPU.
+    const int64_t K = top.size(1), V = log_probs.size(1), R = log_probs.size(0);
+    if (previous.defined() && K + 16 <= V && K > 16) {
+        const auto ids = top.to(log_probs.device());
+        const auto shift = (log_probs.gather(1, ids) - previous.gather(1, ids)).abs().mean(1);  // (R)
+        const auto edge = std::get<0>(log_probs.topk(K + 16, -1));                            // (R, K+16)
+        const auto spacing = (edge.select(1, K - 17) - edge.select(1, K + 15)) / 32;           // (R)
+        stats_.shift_sum += shift.sum().item<double>();
+        stats_.spacing_sum += spacing.sum().item<double>();
+        stats_.shift_rows += R;
+    }
+    previous = log_probs;
+}
+
 void ZeroCapGenerator::adjust_special_tokens(int step, torch::Tensor& logits) const {
     // logits: (R, V). A factor f > 1 pushes a logit towards zero (divide) or
     // away from it (multiply) depending on its sign, as the reference does.
@@ -302,7 +329,14 @@ void ZeroCapGenerator::advance(Search& search, const torch::Tensor& log_probs, i
     const int64_t B = params_.beam_size;
     const int64_t V = log_probs.size(1);
     torch::Tensor next;  // (B, 1)
+    const auto note_choice = [&](const torch::Tensor& candidates) {  // (N) candidates, B of them chosen
+        if (!trace_.on_choice || candidates.numel() <= B) return;
+        const auto edge = std::get<0>(candidates.topk(B + 1)).to(torch::kDouble);  // (B+1)
+        trace_.on_choice(search.segment, step, "score", edge[B - 1].item<double>() - edge[B].item<double>(),
+                         edge[B - 1].item<double>());
+    };
     if (step == 0) {
+        note_choice(log_probs.view({-1}));
         auto [scores, tokens] = log_probs.topk(B, -1);  // (1, B)
         search.scores = scores.squeeze(0).contiguous();
         next = tokens.permute({1, 0}).contiguous();
@@ -318,6 +352,7 @@ void ZeroCapGenerator::advance(Search& search, const torch::Tensor& log_probs, i
         const auto total = search.scores.unsqueeze(1) + logits;  // (B, V)
         search.lengths.index_put_({~search.stopped}, search.lengths.index({~search.stopped}) + 1);
         const auto average = total / search.lengths.unsqueeze(1);
+        note_choice(average.view({-1}));
         auto [best, flat] = average.view({-1}).topk(B, -1);
         const auto source = flat.div(V, "floor");
         search.lengths = search.lengths.index_select(0, source);

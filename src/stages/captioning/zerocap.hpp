@@ -61,11 +61,23 @@ struct ZeroCapTrace {
     std::function<void(int segment, int step, const torch::Tensor& probs)> on_probs;
     // The first iteration's update of Δ, per layer {K, V}, each (rows, heads, S, hd).
     std::function<void(int segment, int step, const PastKeyValues& update)> on_first_update;
+    // Every discrete choice's margin, so that tests can assert there is no near-tie:
+    //   "logit": per row and iteration, top-K membership: logit of the K-th − (K+1)-th
+    //            token (not called when K = vocabulary: no boundary);
+    //   "score": per step, the beam choice: average score of the B-th − (B+1)-th candidate.
+    // value = the K-th / B-th value itself (for relative tolerances).
+    std::function<void(int segment, int step, const std::string& kind, double margin, double value)> on_choice;
 };
 
 struct ZeroCapStats {
     int64_t segments = 0, token_steps = 0, iterations = 0;
     double lm_seconds = 0;  // GPT-2 forwards/backwards and the update
+    // How far the top-K set can move between iterations (what the step cache's
+    // hit rate depends on), summed over rows of iterations ≥ 1: the mean |Δ log p|
+    // of a row's top-K tokens since the previous iteration, and the spacing of
+    // log p at rank K (the gap from rank K − 16 to K + 16, / 32).
+    double shift_sum = 0, spacing_sum = 0;
+    int64_t shift_rows = 0;
     CandidateTextStats clip;
 };
 
@@ -97,6 +109,7 @@ private:
                              const std::vector<std::string>& context_texts, const torch::Tensor& row_images,
                              std::vector<Search*>& searches);
     void adjust_special_tokens(int step, torch::Tensor& logits) const;
+    void record_shift(const torch::Tensor& log_probs, torch::Tensor& previous, const torch::Tensor& top);
     void advance(Search& search, const torch::Tensor& log_probs, int step) const;
     const std::string& token_text(int64_t id);
     std::string context_text(const std::vector<int64_t>& tokens) const;

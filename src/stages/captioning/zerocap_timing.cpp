@@ -31,6 +31,11 @@ ZeroCapStepTiming time_zerocap_steps(const Gpt2& lm, const Gpt2Tokenizer& lm_tok
     t.reference_clip_flops = s.clip.reference_flops;
     t.strings = s.clip.strings;
     t.strings_encoded = s.clip.strings_encoded;
+    t.cache_hits = s.clip.cache_hits;
+    if (s.shift_rows > 0) {
+        t.shift = s.shift_sum / static_cast<double>(s.shift_rows);
+        t.spacing = s.spacing_sum / static_cast<double>(s.shift_rows);
+    }
     return t;
 }
 

@@ -1,39 +1,59 @@
 #include "stages/embedding/masked_attention.hpp"
 
+#include <algorithm>
+#include <vector>
+
 namespace zgseg {
+
+namespace {
+
+// Heads whose (B, h, T, T) matrices are alive at once. ViT-L/14@336 has 16
+// heads and T = 577: a batch of 16 segments holds 16 × 16 × 577² floats
+// (341 MB) per matrix for all heads, and the logits, P and Pm were alive
+// together (≈ 1 GB, plus the allocator's slack); 4 heads at a time keep a
+// quarter of that. Every head's arithmetic is the same either way, and the
+// saliency's mean over heads is taken once over all of them, as before.
+constexpr int64_t kHeadsPerChunk = 4;
+
+}  // namespace
 
 torch::Tensor masked_attention_with_global_subtraction(const torch::Tensor& q, const torch::Tensor& k,
                                                        const torch::Tensor& v, double scale,
                                                        const torch::Tensor& token_mask,
                                                        const EmbeddingParams& params, MaskedBlockStats* stats) {
-    // T = 577 for ViT-L/14@336: the (B, H, T, T) probabilities are small
-    // (16 heads × 577² floats = 21 MB per segment), so they are formed directly.
-    const auto logits = torch::matmul(q, k.transpose(-2, -1)) * scale;  // (B, H, T, T)
-    const auto probs = torch::softmax(logits, -1);                      // P
-    // exp(L - max L) · M / Σ(...) equals P · M / Σ(P · M): the softmax's own
-    // normaliser cancels, so the masked rows come from P directly.
-    const auto mask = token_mask.unsqueeze(1).unsqueeze(2).to(probs.dtype());  // (B, 1, 1, T)
-    auto masked = probs * mask;
-    masked = masked / masked.sum(-1, /*keepdim=*/true);  // Pm; CLS column keeps the sum > 0
-
+    const int64_t H = q.size(1);
+    const auto mask = token_mask.unsqueeze(1).unsqueeze(2).to(q.dtype());  // (B, 1, 1, T)
     const bool outputs_saliency = params.saliency == Saliency::Outputs;
-    auto masked_out = torch::matmul(masked, v);  // (B, H, T, D)
-    torch::Tensor cosine;                        // (B, H, T)
-    if (outputs_saliency) {
-        const auto plain_out = torch::matmul(probs, v);
-        cosine = torch::cosine_similarity(masked_out, plain_out, -1, 1e-8);
-    } else {
-        cosine = torch::cosine_similarity(masked, probs, -1, 1e-8);
+    std::vector<torch::Tensor> outs, cosines, cls_outs;
+    for (int64_t h0 = 0; h0 < H; h0 += kHeadsPerChunk) {
+        const int64_t h1 = std::min(H, h0 + kHeadsPerChunk);
+        const auto qh = q.slice(1, h0, h1), kh = k.slice(1, h0, h1), vh = v.slice(1, h0, h1);  // (B, h, T, D)
+        auto probs = torch::matmul(qh, kh.transpose(-2, -1)) * scale;  // (B, h, T, T) logits
+        probs = torch::softmax(probs, -1);                               // P
+        // exp(L - max L) · M / Σ(...) equals P · M / Σ(P · M): the softmax's own
+        // normaliser cancels, so the masked rows come from P directly.
+        auto masked = probs * mask;
+        masked = masked / masked.sum(-1, /*keepdim=*/true);  // Pm; CLS column keeps the sum > 0
+        auto masked_out = torch::matmul(masked, vh);         // (B, h, T, D)
+        if (outputs_saliency) {
+            cosines.push_back(torch::cosine_similarity(masked_out, torch::matmul(probs, vh), -1, 1e-8));  // (B, h, T)
+        } else {
+            cosines.push_back(torch::cosine_similarity(masked, probs, -1, 1e-8));
+        }
+        masked.reset();
+        // The CLS query's unmasked output row, for the subtraction below: (B, h, 1, D).
+        if (params.global_subtraction) cls_outs.push_back(torch::matmul(probs.select(2, 0).unsqueeze(2), vh));
+        outs.push_back(std::move(masked_out));
     }
-    const auto saliency = cosine.mean({1, 2});  // (B)
+    const auto saliency = torch::cat(cosines, 1).mean({1, 2});  // (B)
+    auto masked_out = torch::cat(outs, 1);                       // (B, H, T, D)
 
     torch::Tensor weight = torch::zeros_like(saliency);
     if (params.global_subtraction) {
         weight = torch::exp(-(saliency + 1).pow(2) / (2.0 * params.sigma2));  // (B)
         // (Pm − w·P[:, :, 0, :])·V = Pm·V − w·(P[:, :, 0, :]·V): subtract the CLS
         // query's unmasked output row from every query row, per head.
-        const auto cls_out = torch::matmul(probs.select(2, 0).unsqueeze(2), v);  // (B, H, 1, D)
-        masked_out = masked_out - weight.view({-1, 1, 1, 1}) * cls_out;
+        masked_out = masked_out - weight.view({-1, 1, 1, 1}) * torch::cat(cls_outs, 1);
     }
     if (stats) {
         stats->saliency = saliency;

@@ -1,0 +1,207 @@
+// The ZeroCap golden checks and their tolerances, shared by the small default
+// test (test_zerocap.cpp) and the full-size slow one (test_zerocap_slow.cpp).
+//
+// Every comparison is |got − expected| ≤ atol + rtol·|expected|. float32 has
+// unit round-off u = 6e-8; a sum of n terms in another order differs by about
+// u·√n relative, and the C++ and PyTorch-in-Python differ in order everywhere
+// (fused kernels, batching, the prefix cache). Each tolerance is that rounding
+// carried through the loop, with room for another machine's ISA and threads.
+#pragma once
+
+#include "golden/zerocap_fixture.hpp"
+
+namespace zgseg::testing {
+
+// A CLIP feature (unit vector, D = 32): 2 layers of ≤ 128-term reductions over
+// ≤ 77 tokens rounded in another order → ~u·√128·4 ≈ 3e-6 relative; |f_i| ≤ 1.
+inline constexpr Tolerance kFeature{1e-6, 1e-5};
+// A CLIP cosine of unit vectors: |Δcos| ≤ |Δf| ≈ 1e-6 (features within kFeature).
+inline constexpr Tolerance kClip{1e-6, 1e-6};
+// Log-probabilities. Features differ by ~3e-7; the CLIP temperature 0.01 turns
+// that into ~3e-5 in the target's logits, so the target, the gradient and its
+// normalised step (which moves log-probabilities by O(1)) all move by ~3e-5
+// relative → log-probabilities within 5e-5. A logit is compared within its row
+// (top-K membership), so a common offset does not count: the same 5e-5.
+inline constexpr Tolerance kLogit{5e-5, 0};
+// Fused probabilities: |Δp|/p = |Δ log p| ≤ 5e-5 (atol for ÷20-scaled tails).
+inline constexpr Tolerance kProbs{1e-12, 5e-5};
+// A beam score is the mean of its tokens' log-probabilities: within 5e-5 too.
+inline constexpr Tolerance kScore{5e-5, 0};
+// The first update −0.3·g/‖g‖^0.9 of K/V: g comes from the same target (×100
+// from the temperature) → ~3e-5 relative, ×3 headroom; a component's error
+// follows its row's scale (typical |u| ≈ 0.01): atol 3e-5·0.01 ≈ 3e-7 → 5e-7.
+inline constexpr Tolerance kUpdate{5e-7, 1e-4};
+// Margin of every discrete choice, in multiples of its tolerance.
+inline constexpr double kMarginFactor = 100;
+
+inline void check_distributions_and_updates(const ZeroCapData& data, int setting, bool enforce_margins = true) {
+    auto params = data.params(setting);
+    params.max_tokens = 2;  // the traced steps; later steps cannot change them
+    auto gen = data.generator(params);
+    std::map<int, torch::Tensor> probs;
+    std::map<int, PastKeyValues> updates;
+    Margins margins;
+    ZeroCapTrace trace;
+    trace.on_choice = [&](int, int, const std::string& kind, double margin, double value) {
+        margins.add(kind, margin, value, kind == "logit" ? kLogit : kScore);
+    };
+    trace.on_probs = [&](int, int step, const torch::Tensor& p) {
+        if (step < 2) probs[step] = p.clone();
+    };
+    trace.on_first_update = [&](int, int step, const PastKeyValues& u) {
+        if (step >= 2) return;
+        for (const auto& kv : u) updates[step].push_back({kv.key.detach().clone(), kv.value.detach().clone()});
+    };
+    gen.set_trace(trace);
+    gen.generate(data.E("image0").unsqueeze(0));
+    Diff dp, du;
+    for (int step = 0; step < 2; ++step) {
+        ASSERT_TRUE(probs.count(step));
+        dp.add(probs[step], data.E("step" + std::to_string(step) + "/probs"), kProbs);
+        ASSERT_EQ(updates[step].size(), 2u);  // the tiny GPT-2 has 2 layers
+        for (size_t l = 0; l < updates[step].size(); ++l) {
+            const std::string key = "step" + std::to_string(step) + "/delta0/layer" + std::to_string(l) + "/";
+            du.add(updates[step][l].key, data.E(key + "k"), kUpdate);
+            du.add(updates[step][l].value, data.E(key + "v"), kUpdate);
+        }
+    }
+    dp.check("fused probabilities, steps 0-1", kProbs);
+    du.check("first K/V updates, steps 0-1", kUpdate);
+    margins.check("distributions", kMarginFactor, enforce_margins);
+}
+
+inline void check_beams(const ZeroCapData& data, int setting, int images, bool enforce_margins = true) {
+    auto gen = data.generator(setting);
+    Margins margins;
+    trace_margins(gen, margins, kLogit, kScore);
+    const auto beams = gen.generate(data.images(images));  // the segments batched together
+    ASSERT_EQ(beams.size(), static_cast<size_t>(images));
+    Diff d;
+    for (int n = 0; n < images; ++n) {
+        const auto& r = data.result(setting, n);
+        ASSERT_EQ(beams[n].size(), r.at("texts").size());
+        for (size_t b = 0; b < beams[n].size(); ++b) {
+            const std::string at = "setting " + std::to_string(setting) + " image " + std::to_string(n) + " beam " + std::to_string(b);
+            EXPECT_EQ(beams[n][b].tokens, r.at("tokens").at(b).get<std::vector<int32_t>>()) << at;
+            EXPECT_EQ(beams[n][b].text, r.at("texts").at(b).get<std::string>()) << at;
+            d.add(beams[n][b].score, r.at("scores").at(b).get<double>(), kScore);
+        }
+        add_order_margins(beams[n], margins, kScore);
+    }
+    d.check("beam scores, setting " + std::to_string(setting), kScore);
+    margins.check("beams, setting " + std::to_string(setting), kMarginFactor, enforce_margins);
+}
+
+inline void check_reranking(const ZeroCapData& data, int setting, int images, bool enforce_margins = true) {
+    const ClipTextEncoder reranker(data.clip, data.clip_tokenizer);
+    ZeroCapCaptioner captioner(std::make_unique<ZeroCapGenerator>(data.generator(setting)), reranker);
+    // Unnormalised on purpose: the captioner normalises.
+    const auto captions = captioner.caption(data.images(images) * 3.0);
+    Diff d;
+    Margins margins;
+    for (int n = 0; n < images; ++n) {
+        const auto& r = data.result(setting, n);
+        const int best = r.at("best");
+        const auto raw = r.at("texts").at(best).get<std::string>();
+        EXPECT_EQ(captions[n].raw, raw);
+        EXPECT_EQ(captions[n].label, zerocap_label(raw));
+        d.add(captions[n].clip_score, r.at("clip_scores").at(best).get<double>(), kClip);
+        ASSERT_EQ(captions[n].candidates.size(), 5u);
+        EXPECT_EQ(captions[n].candidates[0].text, raw);
+        const auto texts = r.at("texts").get<std::vector<std::string>>();
+        for (size_t i = 0; i < captions[n].candidates.size(); ++i) {
+            const auto& c = captions[n].candidates[i];
+            const auto at = std::find(texts.begin(), texts.end(), c.text) - texts.begin();
+            ASSERT_LT(at, static_cast<long>(texts.size()));
+            d.add(c.clip_score, r.at("clip_scores").at(at).get<double>(), kClip);
+            if (i > 0) margins.add("clip", captions[n].clip_score - c.clip_score, captions[n].clip_score, kClip);
+        }
+    }
+    d.check("re-ranking CLIP scores", kClip);
+    margins.check("re-ranking", kMarginFactor, enforce_margins);
+}
+
+// Every combination of the exact speed-ups against all on, on `images` segments.
+inline void check_speedup_combinations(const ZeroCapData& data, const ZeroCapParams& params, int images) {
+    auto on = data.generator(params);
+    Margins margins;
+    trace_margins(on, margins, kLogit, kScore);
+    const auto all_on = on.generate(data.images(images));
+    for (const auto& beams : all_on) add_order_margins(beams, margins, kScore);
+    margins.check("speed-ups, all on", kMarginFactor);
+    Diff d;
+    constexpr int kSwitches = 6;
+    for (int mask = 1; mask < (1 << kSwitches); ++mask) {  // bit set = that speed-up off
+        ZeroCapSpeedups s;
+        s.clip.true_length = !(mask & 1);
+        s.clip.prefix_cache = !(mask & 2);
+        s.clip.dedupe = !(mask & 4);
+        s.clip.one_batch = !(mask & 8);
+        s.clip.step_cache = !(mask & 16);
+        if (mask & 32) s.segments_per_batch = 1;
+        SCOPED_TRACE("speed-ups off: mask " + std::to_string(mask));
+        const auto beams = data.generator(params, s).generate(data.images(images));
+        for (int n = 0; n < images; ++n) {
+            ASSERT_EQ(beams[n].size(), all_on[n].size());
+            for (size_t b = 0; b < beams[n].size(); ++b) {
+                EXPECT_EQ(beams[n][b].tokens, all_on[n][b].tokens) << "image " << n << " beam " << b;
+                EXPECT_EQ(beams[n][b].text, all_on[n][b].text) << "image " << n << " beam " << b;
+                d.add(beams[n][b].score, all_on[n][b].score, kScore);
+            }
+        }
+    }
+    d.check("beam scores, every speed-up combination vs all on", kScore);
+}
+
+// Candidates that continue the last word ("n", "s"), punctuation, a new word,
+// white space, an end token written out, and repeats: every option combination
+// gives the features of the whole strings.
+inline void check_candidate_texts(const ZeroCapData& data) {
+    const std::vector<std::string> prefixes = {"Image of a", "Image of a red car", "Image of a"};
+    const std::vector<std::vector<std::string>> candidates = {
+        {" dog", "n", ".", " dog", "s", "<|endoftext|>", " ", " Dog's"},
+        {" on", "s", "!", " park", "pet", " on", "\xe2\x80\x99s", " 12"},
+        {" cat", " cat", "n", " dog", "x", "y", "z", " dog"},
+    };
+    std::vector<std::string> flat;
+    for (size_t r = 0; r < prefixes.size(); ++r)
+        for (const auto& c : candidates[r]) flat.push_back(prefixes[r] + c);
+    const ClipTextEncoder whole(data.clip, data.clip_tokenizer);
+    const auto expected = whole.encode(flat).view({3, 8, -1});
+    // A later iteration of the same step: row 1 keeps its candidates but in
+    // another order and with one new string; rows 0 and 2 are unchanged.
+    auto later = candidates;
+    std::reverse(later[1].begin(), later[1].end());
+    later[1][0] = " road";
+    std::vector<std::string> later_flat;
+    for (size_t r = 0; r < prefixes.size(); ++r)
+        for (const auto& c : later[r]) later_flat.push_back(prefixes[r] + c);
+    const auto later_expected = whole.encode(later_flat).view({3, 8, -1});
+    Diff d;
+    for (int mask = 0; mask < 32; ++mask) {
+        CandidateTextOptions o;
+        o.true_length = mask & 1;
+        o.prefix_cache = mask & 2;
+        o.dedupe = mask & 4;
+        o.one_batch = mask & 8;
+        o.step_cache = mask & 16;
+        SCOPED_TRACE("options mask " + std::to_string(mask));
+        CandidateTextEncoder enc(data.clip, data.clip_tokenizer, o);
+        d.add(enc.encode(prefixes, candidates), expected, kFeature);
+        EXPECT_EQ(enc.stats().strings, 24);
+        // Repeats: " dog" and " on" within rows; "Image of a dog"/"…an" across rows 0 and 2; " cat" in row 2.
+        const int64_t first = o.dedupe ? 18 : 24;
+        EXPECT_EQ(enc.stats().strings_encoded, first);
+        EXPECT_EQ(enc.stats().cache_hits, 0);
+        d.add(enc.encode(prefixes, later), later_expected, kFeature);
+        // The step cache encodes only " road"; the other 23 strings are hits.
+        EXPECT_EQ(enc.stats().strings_encoded, first + (o.step_cache ? 1 : first));
+        EXPECT_EQ(enc.stats().cache_hits, o.step_cache ? 23 : 0);
+        enc.begin_step();  // a new step forgets them
+        d.add(enc.encode(prefixes, candidates), expected, kFeature);
+        EXPECT_EQ(enc.stats().cache_hits, o.step_cache ? 23 : 0);
+    }
+    d.check("candidate features, 32 option combinations, 3 calls", kFeature);
+}
+
+}  // namespace zgseg::testing
