@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The fuzz campaign: builds the libFuzzer targets (build-fuzz/, clang-14,
+# ASan + UBSan, LibTorch-free) and runs each one until it has executed
+# --runs inputs or for --seconds, whichever comes first, under nice, with
+# libFuzzer's -timeout=1 (a hang) and -rss_limit_mb=2048 (unbounded memory).
+# New inputs go to build-fuzz/work/TARGET, findings to build-fuzz/findings/TARGET/;
+# the committed corpus (tests/fuzz/corpus/TARGET) is only read. Prints a
+# Markdown table (target, executions, seconds, findings) and exits non-zero
+# on any finding.
+#
+#   scripts/fuzz.sh [--runs N] [--seconds S] [--jobs J] [TARGET...]
+#   (defaults: 1000000 runs, 360 s, 2 targets at a time, every target)
+# Replay one input:  build-fuzz/tests/fuzz/fuzz_TARGET FILE
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=1000000 SECONDS_CAP=360 JOBS=2
+targets=()
+while (($#)); do
+  case "$1" in
+    --runs) RUNS=$2; shift 2 ;;
+    --seconds) SECONDS_CAP=$2; shift 2 ;;
+    --jobs) JOBS=$2; shift 2 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+# Every target has a corpus folder.
+((${#targets[@]})) || targets=($(ls tests/fuzz/corpus))
+
+scripts/install_clang.sh
+cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DZGSEG_TORCH=OFF -DZGSEG_FUZZ=ON >/dev/null
+nice -n 10 cmake --build build-fuzz --target fuzz_all -j2
+
+run_one() {
+  local t=$1 work=build-fuzz/work/$1 found=build-fuzz/findings/$1/
+  mkdir -p "$work" "$found"
+  nice -n 10 "build-fuzz/tests/fuzz/fuzz_$t" -runs="$RUNS" -max_total_time="$SECONDS_CAP" -timeout=1 \
+      -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$found" \
+      "$work" "tests/fuzz/corpus/$t" > "build-fuzz/fuzz-$t.log" 2>&1 || true
+}
+export -f run_one
+export RUNS SECONDS_CAP
+printf '%s\n' "${targets[@]}" | xargs -P "$JOBS" -I{} bash -c 'run_one {}'
+
+echo "| target | executions | seconds | reached 10^6 | crashes / timeouts / OOM |"
+echo "|---|---|---|---|---|"
+bad=0
+for t in "${targets[@]}"; do
+  log=build-fuzz/fuzz-$t.log
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+  crash=$(find "build-fuzz/findings/$t" -name 'crash-*' -o -name 'leak-*' -o -name 'undefined-*' -o -name 'deadly-*' | wc -l)
+  timeout=$(find "build-fuzz/findings/$t" -name 'timeout-*' -o -name 'slow-unit-*' | wc -l)
+  oom=$(find "build-fuzz/findings/$t" -name 'oom-*' | wc -l)
+  # A run that stopped on a finding prints no "Done" line.
+  [[ -z "$secs" ]] && secs="stopped" && crash=$((crash > 0 ? crash : 1))
+  reached=no; [[ "${execs:-0}" -ge 1000000 ]] && reached=yes
+  echo "| $t | ${execs:-0} | $secs | $reached | $crash / $timeout / $oom |"
+  ((crash + timeout + oom)) && bad=1
+done
+exit $bad
