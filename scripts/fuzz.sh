@@ -3,6 +3,8 @@
 # ASan + UBSan, LibTorch-free) and runs each one until it has executed
 # --runs inputs or for --seconds, whichever comes first, under nice, with
 # libFuzzer's -timeout=1 (a hang) and -rss_limit_mb=2048 (unbounded memory).
+# --seconds is wall time: on a busy machine a niced target gets less CPU, so
+# the table also gives the CPU seconds each target used.
 # New inputs go to build-fuzz/work/TARGET, findings to build-fuzz/findings/TARGET/;
 # the committed corpus (tests/fuzz/corpus/TARGET) is only read. Prints a
 # Markdown table (target, executions, seconds, findings) and exits non-zero
@@ -36,7 +38,7 @@ nice -n 10 cmake --build build-fuzz --target fuzz_all -j2
 run_one() {
   local t=$1 work=build-fuzz/work/$1 found=build-fuzz/findings/$1/
   mkdir -p "$work" "$found"
-  nice -n 10 "build-fuzz/tests/fuzz/fuzz_$t" -runs="$RUNS" -max_total_time="$SECONDS_CAP" -timeout=1 \
+  /usr/bin/time -f "%U %S" -o "build-fuzz/fuzz-$t.cpu" nice -n 10 "build-fuzz/tests/fuzz/fuzz_$t" -runs="$RUNS" -max_total_time="$SECONDS_CAP" -timeout=1 \
       -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$found" \
       "$work" "tests/fuzz/corpus/$t" > "build-fuzz/fuzz-$t.log" 2>&1 || true
 }
@@ -44,8 +46,8 @@ export -f run_one
 export RUNS SECONDS_CAP
 printf '%s\n' "${targets[@]}" | xargs -P "$JOBS" -I{} bash -c 'run_one {}'
 
-echo "| target | executions | seconds | reached 10^6 | crashes / timeouts / OOM |"
-echo "|---|---|---|---|---|"
+echo "| target | executions | wall s | CPU s | reached 10^6 | crashes / timeouts / OOM |"
+echo "|---|---|---|---|---|---|"
 bad=0
 for t in "${targets[@]}"; do
   log=build-fuzz/fuzz-$t.log
@@ -56,8 +58,9 @@ for t in "${targets[@]}"; do
   oom=$(find "build-fuzz/findings/$t" -name 'oom-*' | wc -l)
   # A run that stopped on a finding prints no "Done" line.
   [[ -z "$secs" ]] && secs="stopped" && crash=$((crash > 0 ? crash : 1))
+  cpu=$(awk '{printf "%d", $1 + $2}' "build-fuzz/fuzz-$t.cpu" 2>/dev/null || echo "?")
   reached=no; [[ "${execs:-0}" -ge 1000000 ]] && reached=yes
-  echo "| $t | ${execs:-0} | $secs | $reached | $crash / $timeout / $oom |"
+  echo "| $t | ${execs:-0} | $secs | $cpu | $reached | $crash / $timeout / $oom |"
   ((crash + timeout + oom)) && bad=1
 done
 exit $bad

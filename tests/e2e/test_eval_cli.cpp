@@ -197,7 +197,10 @@ TEST_F(EvalCli, BadFilesAreAllReportedBeforeAnyModelLoads) {
     ASSERT_TRUE(cv::imwrite(gt.string(), cv::Mat(10, 10, CV_8U, cv::Scalar(42))));
     const fs::path pred = fake_predictions();
     std::ofstream(pred / (std::string(kNames[2]) + ".json"), std::ios::trunc) << "{\"segments\": [ {\"id\": 1,";
-    const auto r = eval(pred, out.path, " --reassign tt --sbert " + quote((dir_.path / "no-sbert").string()), data.path);
+    const auto r = run_zgseg("eval --dataset voc20 --reassign tt --data " + quote(data.path.string()) + " --pred " +
+                             quote(pred.string()) + " -o " + quote(out.path.string()) + " --models " +
+                             quote(models_.string()) + " --sbert " + quote((dir_.path / "no-sbert").string()) +
+                             " --cache-dir " + quote((dir_.path / "eval-cache").string()) + " --device cpu");
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("2 input files are unreadable"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(gt.string()), std::string::npos) << r.err;
