@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -22,8 +23,8 @@
 namespace zgseg::fuzz {
 
 // The readers under test take paths (and mmap or stream them), so the input
-// goes to a per-process file, in memory when /dev/shm exists.
-inline std::filesystem::path scratch_dir() {
+// goes to a per-process folder, in memory when /dev/shm exists, removed at exit.
+inline const std::filesystem::path& scratch_dir() {
     static const std::filesystem::path dir = [] {
         std::error_code ec;
         const std::filesystem::path base =
@@ -32,6 +33,13 @@ inline std::filesystem::path scratch_dir() {
         std::filesystem::create_directories(d);
         return d;
     }();
+    // Registered after `dir` exists, so it runs before `dir` is destroyed.
+    static const bool cleanup = (std::atexit([] {
+                                     std::error_code ec;
+                                     std::filesystem::remove_all(scratch_dir(), ec);
+                                 }),
+                                 true);
+    (void)cleanup;
     return dir;
 }
 
