@@ -61,6 +61,36 @@ void show_progress(const EvalOptions& o, size_t done, size_t total, const std::s
     std::fflush(stderr);
 }
 
+// Reads every input file of the run once before any network is loaded, so
+// that a bad file fails the run in seconds, not after minutes of caption
+// encoding, and every bad file is named (each on its own log line), not only
+// the first. Scoring reads them again: holding every map costs more memory.
+void check_inputs(const EvalOptions& o, const eval::Dataset& dataset, const std::vector<std::string>& names, bool st) {
+    const fs::path data(o.data_dir), pred(o.pred_dir);
+    std::vector<std::string> bad;
+    auto check = [&](auto&& read) {
+        try {
+            read();
+        } catch (const Error& e) {
+            bad.emplace_back(e.what());
+            spdlog::error("{}", e.what());
+        }
+    };
+    for (const std::string& name : names) {
+        check([&] { eval::read_ground_truth(data / "SegmentationClass" / (name + ".png"), dataset); });
+        if (!o.pred_dir.empty())
+            check([&] {
+                const auto p = eval::read_prediction(pred, name);
+                if (p && st) eval::read_image_embeddings(*p);
+            });
+        if (o.oracle) check([&] { read_image_header(data / "JPEGImages" / (name + ".jpg")); });
+    }
+    if (!bad.empty())
+        throw Error(std::to_string(bad.size()) + " input file" + (bad.size() == 1 ? " is" : "s are") +
+                    " unreadable (each logged above), first: " + bad.front() +
+                    "; fix or remove them (or narrow the run with --limit), then run eval again");
+}
+
 // Text Generation Quality: each ground-truth segment captioned by stages 2 and
 // 3; a hit when SBERT(caption, class name) >= tau_SBERT. Per-image hit rate,
 // then the mean over the images that have a segment.
@@ -146,6 +176,7 @@ int run_eval(CLI::App* cmd, EvalOptions& o) {
                 throw Error("'" + (output / f).string() + "' exists; pass --overwrite to replace it, or choose another --output");
 
     const bool tt = score_predictions && o.reassign != "st", st = score_predictions && o.reassign != "tt";
+    check_inputs(o, dataset, names, st);
     std::vector<std::string> class_names;
     for (const auto& c : dataset.classes) class_names.push_back(c.name);
     const auto models = ModelDirectory::resolve(o.common.models);

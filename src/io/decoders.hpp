@@ -12,6 +12,8 @@
 
 #include "io/image_header.hpp"
 
+struct png_struct_def;  // libpng's png_struct
+
 namespace zgseg {
 
 // libpng, row by row: memory is one decoded row plus the target image (plus
@@ -24,6 +26,16 @@ cv::Mat decode_png(const std::filesystem::path& path, const ImageHeader& header,
 // max_decoder_bytes caps libjpeg's whole-image buffers (progressive files).
 cv::Mat decode_jpeg(const std::filesystem::path& path, const ImageHeader& header, cv::Size target,
                     std::size_t max_decoder_bytes);
+
+// libpng (1.6.39) allocates an eXIf chunk's claimed length before reading
+// it, unchecked: a 129-byte file made it allocate 1.9 GB (found by
+// tests/fuzz/image.cpp; corpus/image/regress-png-huge-chunk.png). So both PNG
+// readers tell libpng to skip, unread, every ancillary chunk they do not use
+// (EXIF, ICC, text, ...), and cap what it may allocate for any other chunk
+// (8 MB, libpng's documented default) and how many it keeps.
+constexpr std::size_t kMaxPngChunkBytes = 8'000'000;
+constexpr std::uint32_t kMaxPngStoredChunks = 1000;
+void limit_png_chunks(png_struct_def* png);
 
 // WebP, BMP, TIFF through OpenCV (whole image in memory, then INTER_AREA).
 cv::Mat decode_with_opencv(const std::filesystem::path& path, const ImageHeader& header, cv::Size target);

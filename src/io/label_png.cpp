@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "io/atomic_file.hpp"
+#include "io/decoders.hpp"
 #include "io/palette.hpp"
 #include "zgseg/error.hpp"
 
@@ -176,6 +177,7 @@ cv::Mat read_label_png(const std::filesystem::path& path) {
     context.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context.sink, on_error, on_warning);
     if (context.png != nullptr) context.info = png_create_info_struct(context.png);
     if (context.png == nullptr || context.info == nullptr) throw Error("libpng could not start (out of memory?)");
+    limit_png_chunks(context.png);
     png_set_sig_bytes(context.png, 8);
     if (!read_png(context))
         throw Error("label map " + name + " is truncated or corrupt (libpng: " + context.sink.message + ")");

@@ -97,6 +97,16 @@ bool read_png(PngContext& c) {
 
 }  // namespace
 
+void limit_png_chunks(png_structp png) {
+    // Neither decoder uses these (orientation comes from read_image_header,
+    // colour management is not done): libpng skips them unread, in small steps.
+    static const png_byte kSkipped[] = "eXIf\0iCCP\0iTXt\0tEXt\0zTXt\0sPLT\0tIME\0pCAL\0sCAL\0hIST\0bKGD\0"
+                                       "cHRM\0gAMA\0sRGB\0sBIT\0pHYs\0oFFs";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, kSkipped, static_cast<int>(sizeof kSkipped / 5));
+    png_set_chunk_malloc_max(png, kMaxPngChunkBytes);
+    png_set_chunk_cache_max(png, kMaxPngStoredChunks);
+}
+
 cv::Mat decode_png(const std::filesystem::path& path, const ImageHeader& header, cv::Size target) {
     PngContext context;
     context.target = target;
@@ -108,6 +118,7 @@ cv::Mat decode_png(const std::filesystem::path& path, const ImageHeader& header,
     context.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &context, on_error, on_warning);
     if (context.png != nullptr) context.info = png_create_info_struct(context.png);
     if (context.png == nullptr || context.info == nullptr) throw Error("libpng could not start (out of memory?)");
+    limit_png_chunks(context.png);
     if (!read_png(context))
         throw Error("image file " + path.string() + " is truncated or corrupt (libpng: " + context.message +
                     "); re-export or re-download it");

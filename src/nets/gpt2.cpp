@@ -1,5 +1,7 @@
 #include "nets/gpt2.hpp"
 
+#include <limits>
+
 #include "core/config.hpp"
 #include "zgseg/error.hpp"
 
@@ -25,7 +27,10 @@ Gpt2Config Gpt2Config::load(const std::filesystem::path& config_json) {
     c.n_embd = json.get_int("n_embd");
     c.n_layer = json.get_int("n_layer");
     c.n_head = json.get_int("n_head");
-    c.n_inner = json.get_int("n_inner", 4 * c.n_embd);
+    // transformers' default 4·n_embd; an absurd n_embd (refused below or by the
+    // weights' shapes) must not overflow it first (signed overflow is undefined).
+    constexpr int64_t kMaxQuarter = std::numeric_limits<int64_t>::max() / 4;
+    c.n_inner = json.get_int("n_inner", c.n_embd > -kMaxQuarter && c.n_embd < kMaxQuarter ? 4 * c.n_embd : c.n_embd);
     c.layer_norm_epsilon = json.get_double("layer_norm_epsilon", 1e-5);
     const std::string act = json.get_string("activation_function", "gelu_new");
     if (!parse_activation(act, c.activation))

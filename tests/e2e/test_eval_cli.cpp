@@ -2,8 +2,9 @@
 // the tiny models, then `zgseg eval --dataset voc20` on its outputs; and, on
 // hand-made predictions (no batch run needed), the bad inputs: a missing
 // prediction, an empty one, malformed JSON, an unknown class list and an
-// out-of-range ground truth, each with a clear message. And --oracle (Text
-// Generation Quality) captioning the ground-truth segments.
+// out-of-range ground truth, each with a clear message, all found before any
+// network loads. And --oracle (Text Generation Quality) captioning the
+// ground-truth segments.
 #include <opencv2/imgcodecs.hpp>
 
 #include <set>
@@ -181,6 +182,31 @@ TEST_F(EvalCli, OutOfRangeGroundTruthIsAClearError) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find(png.filename().string()), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("label 42"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out.path / "eval.json"));
+}
+
+// Every ground-truth and prediction file is read before any network loads:
+// two bad files (a ground truth with a non-VOC value, a truncated prediction)
+// are both named, and the run stops before it needs a model (the given
+// Sentence-BERT folder does not exist) and writes nothing.
+TEST_F(EvalCli, BadFilesAreAllReportedBeforeAnyModelLoads) {
+    TempDir data, out;
+    fs::copy(kVoc, data.path, fs::copy_options::recursive);
+    const fs::path gt = data.path / "SegmentationClass" / (std::string(kNames[0]) + ".png");
+    fs::remove(gt);
+    ASSERT_TRUE(cv::imwrite(gt.string(), cv::Mat(10, 10, CV_8U, cv::Scalar(42))));
+    const fs::path pred = fake_predictions();
+    std::ofstream(pred / (std::string(kNames[2]) + ".json"), std::ios::trunc) << "{\"segments\": [ {\"id\": 1,";
+    const auto r = run_zgseg("eval --dataset voc20 --reassign tt --data " + quote(data.path.string()) + " --pred " +
+                             quote(pred.string()) + " -o " + quote(out.path.string()) + " --models " +
+                             quote(models_.string()) + " --sbert " + quote((dir_.path / "no-sbert").string()) +
+                             " --cache-dir " + quote((dir_.path / "eval-cache").string()) + " --device cpu");
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("2 input files are unreadable"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(gt.string()), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("label 42"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(std::string(kNames[2]) + ".json"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("no-sbert"), std::string::npos) << "no model was loaded: " << r.err;
     EXPECT_FALSE(fs::exists(out.path / "eval.json"));
 }
 

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <unordered_map>
 
 #include "core/log.hpp"
 #include "core/safetensors.hpp"
@@ -19,29 +18,7 @@ namespace {
 
 constexpr int64_t kEncodeBatch = 512;  // strings per text-tower call while building the cache
 
-std::string trim(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return {};
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 }  // namespace
-
-std::vector<std::string> read_vocabulary(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) throw Error("cannot read vocabulary file '" + path.string() + "' (give one entry a line with --vocab FILE)");
-    std::vector<std::string> entries;
-    std::unordered_map<std::string, bool> seen;
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto hash = line.find('#');
-        if (hash != std::string::npos) line.resize(hash);
-        line = trim(line);
-        if (!line.empty() && seen.emplace(line, true).second) entries.push_back(line);
-    }
-    if (entries.empty()) throw Error("vocabulary file '" + path.string() + "' has no entries");
-    return entries;
-}
 
 std::string model_fingerprint(const fs::path& model_dir) {
     Sha256 h;

@@ -14,11 +14,9 @@
 
 #include "stages/captioning/captioner.hpp"
 #include "stages/captioning/clip_text_encoder.hpp"
+#include "text/vocabulary.hpp"
 
 namespace zgseg {
-
-// Non-empty lines, trimmed, without '#' comments, first occurrence kept.
-std::vector<std::string> read_vocabulary(const std::filesystem::path& path);
 
 // Identifies a CLIP model for cache keys without hashing gigabytes: its
 // config.json, the safetensors header (names, shapes, offsets), the file size,
