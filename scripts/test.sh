@@ -7,8 +7,9 @@
 #   scripts/test.sh --matrix    the default suite once per CPU instruction set
 #                               (AVX2, and AVX-512 where the CPU has it) x 1 and 2
 #                               threads, forcing MKL, oneDNN and ATen to that ISA
-#   scripts/test.sh --sanitize  the LibTorch-free library, its tests and the
-#                               bad-input e2e tests under ASan + UBSan (build-asan/)
+#   scripts/test.sh --sanitize  the LibTorch-free library, its tests, the fuzz smoke
+#                               tests and the e2e tests (an instrumented CLI) under
+#                               ASan + UBSan (build-asan/; scripts/test_sanitize.sh)
 #
 # Extra arguments after the mode go to ctest (e.g. -R ZeroCap).
 set -euo pipefail
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 MODE=default
 case "${1:-}" in
   --all | --matrix | --sanitize) MODE="${1#--}"; shift ;;
-  --help | -h) sed -n '2,13p' "$0"; exit 0 ;;
+  --help | -h) sed -n '2,14p' "$0"; exit 0 ;;
 esac
 
 if [[ "$MODE" == sanitize ]]; then
