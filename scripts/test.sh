@@ -7,6 +7,8 @@
 #   scripts/test.sh --matrix    the default suite once per CPU instruction set
 #                               (AVX2, and AVX-512 where the CPU has it) x 1 and 2
 #                               threads, forcing MKL, oneDNN and ATen to that ISA
+#                               (then scripts/tolerance_report.py build/ctest-*.xml
+#                               tabulates each golden check's largest difference)
 #   scripts/test.sh --sanitize  the LibTorch-free library, its tests, the fuzz smoke
 #                               tests and the e2e tests (an instrumented CLI) under
 #                               ASan + UBSan (build-asan/; scripts/test_sanitize.sh)
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/.."
 MODE=default
 case "${1:-}" in
   --all | --matrix | --sanitize) MODE="${1#--}"; shift ;;
-  --help | -h) sed -n '2,14p' "$0"; exit 0 ;;
+  --help | -h) sed -n '2,16p' "$0"; exit 0 ;;
 esac
 
 if [[ "$MODE" == sanitize ]]; then
@@ -34,7 +36,8 @@ label_args=(-LE slow)
 
 # run_ctest NAME [ENV=VALUE...]: one ctest run; appends its counts to $results.
 results=$(mktemp)
-trap 'rm -f "$results" build/ctest-*.xml' EXIT
+trap 'rm -f "$results"' EXIT
+rm -f build/ctest-*.xml  # one JUnit report per run below stays for scripts/tolerance_report.py
 run_ctest() {
   local name=$1; shift
   local junit="$PWD/build/ctest-$name.xml" rc=0

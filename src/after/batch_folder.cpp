@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json_bounded.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -118,7 +119,7 @@ BatchFolder scan_batch(const fs::path& out) {
     for (const auto& s : batch.summaries) {
         std::ifstream in(s);
         try {
-            const auto j = nlohmann::json::parse(in);
+            const auto j = parse_bounded_json(in);
             if (j.contains("failures") && j["failures"].is_array())
                 for (const auto& f : j["failures"]) batch.failures.push_back(f);
         } catch (const nlohmann::json::exception& e) {
@@ -136,7 +137,7 @@ nlohmann::json read_image_json(const BatchImage& image) {
     text << in.rdbuf();
     nlohmann::json doc;
     try {
-        doc = nlohmann::json::parse(text.str());
+        doc = parse_bounded_json(text.str());
     } catch (const nlohmann::json::exception&) {
         throw Error("'" + image.json.string() + "' is truncated or not valid JSON; redo the image with zgseg batch SRC -o OUT "
                     "--resume (or delete its files)");

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "core/json_bounded.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg {
@@ -10,7 +11,7 @@ ModelConfig ModelConfig::load(const std::filesystem::path& path) {
     std::ifstream in(path);
     if (!in) throw Error("cannot read model config '" + path.string() + "' (missing? see the model directory section of the README)");
     try {
-        return from_json(nlohmann::json::parse(in), path.string());
+        return from_json(parse_bounded_json(in), path.string());
     } catch (const nlohmann::json::exception& e) {
         throw Error("model config '" + path.string() + "' is not valid JSON: " + e.what());
     }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/json_bounded.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg {
@@ -183,7 +184,7 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
     nlohmann::json header;
     try {
         // nlohmann validates UTF-8 and rejects invalid sequences.
-        header = nlohmann::json::parse(header_begin, header_begin + header_len);
+        header = parse_bounded_json(header_begin, header_begin + header_len);
     } catch (const nlohmann::json::exception& e) {
         throw fail(std::string("header is not valid JSON: ") + e.what());
     }

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/json_bounded.hpp"
 #include "core/safetensors.hpp"
 #include "io/label_png.hpp"
 #include "zgseg/error.hpp"
@@ -25,7 +26,7 @@ std::optional<Prediction> read_prediction(const fs::path& out_dir, const std::st
     text << in.rdbuf();
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(text.str());
+        j = parse_bounded_json(text.str());
     } catch (const nlohmann::json::exception& e) {
         throw Error(where + " is not valid JSON (" + std::string(e.what()) + "); rewrite it, e.g. with zgseg batch --overwrite");
     }

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "core/json_bounded.hpp"
 #include "core/safetensors.hpp"
 #include "io/atomic_file.hpp"
 #include "io/label_png.hpp"
@@ -165,7 +166,7 @@ bool outputs_complete(const fs::path& base) {
         if (!fs::is_regular_file(p, ec) || fs::file_size(p, ec) == 0) return false;
     try {
         std::ifstream in(paths.json);
-        const auto j = nlohmann::json::parse(in);
+        const auto j = parse_bounded_json(in);
         return j.value("schema_version", 0) == kOutputSchemaVersion && j.contains("segments");
     } catch (const std::exception&) {
         return false;

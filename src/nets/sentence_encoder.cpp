@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.hpp"
+#include "core/json_bounded.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg {
@@ -33,7 +34,7 @@ Pipeline read_modules(const fs::path& dir) {
                     "1_Pooling/config.json) is expected");
     nlohmann::json modules;
     try {
-        modules = nlohmann::json::parse(in);
+        modules = parse_bounded_json(in);
     } catch (const nlohmann::json::exception& e) {
         throw Error("'" + file.string() + "' is not valid JSON: " + e.what());
     }

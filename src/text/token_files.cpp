@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json_bounded.hpp"
 #include "text/utf8.hpp"
 #include "zgseg/error.hpp"
 
@@ -53,7 +54,7 @@ std::string read_gzip_file(const fs::path& path) {
 nlohmann::json read_json_file(const fs::path& path) {
     const std::string text = read_text_file(path);
     try {
-        return nlohmann::json::parse(text);
+        return parse_bounded_json(text);
     } catch (const nlohmann::json::exception& e) {
         throw Error("tokenizer file " + path.string() + " is not valid JSON: " + e.what());
     }

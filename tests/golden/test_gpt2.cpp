@@ -145,10 +145,10 @@ TEST(Gpt2Loader, AcceptsHubLayoutWithBuffersAndTiedHead) {
     const auto expected = read_tensors(kExpected);
     const auto ids = torch::cat({expected.at("ids_ctx"), expected.at("ids_new")}, 1);
     torch::NoGradGuard no_grad;
-    for (const fs::path& dir : {hub.path, saved.path}) {
+    for (const auto& [dir, layout] : {std::pair{hub.path, "hub"}, std::pair{saved.path, "save_pretrained"}}) {
         const auto& want = expected.at("logits_nopast");
-        expect_close("logits of " + dir.filename().string(), Gpt2::load(dir, torch::kCPU).forward(ids).logits, want,
-                     forward_tolerance(want));
+        expect_close(std::string("logits, ") + layout + " layout", Gpt2::load(dir, torch::kCPU).forward(ids).logits,
+                     want, forward_tolerance(want));
     }
 }
 
