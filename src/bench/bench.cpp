@@ -272,7 +272,9 @@ Row zerocap_steps_row() {
 // candidates, so the derived row zerocap_speedup scales it by the iterations.
 Row zerocap_steps_reference_row() {
     return {"zerocap_steps_reference",
-            "ZeroCap: token steps 0 and 1 the reference's way (padded to 77, one beam at a time, no caches)", true, {},
+            "ZeroCap: token steps 0 and 1 the reference's way (padded to 77, one beam at a time, no caches)",
+            false,  // ~35 min on 2 quiet cores: --stages zerocap_steps,zerocap_steps_reference [--quick]
+            {},
             prepare_zerocap,
             [](Context& c, int) {
                 auto params = c.zerocap;

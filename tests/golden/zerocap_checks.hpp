@@ -34,6 +34,18 @@ inline constexpr Tolerance kUpdate{5e-7, 1e-4};
 // Margin of every discrete choice, in multiples of its tolerance.
 inline constexpr double kMarginFactor = 100;
 
+// The full-size fixture (enforce = false) can hold near-ties: a choice whose
+// margin is below its tolerance may have gone the other way in the reference,
+// and everything after it is then not comparable. Such a run is reported and
+// skipped, not failed; the small fixture excludes near-ties (enforce = true).
+inline bool skip_near_tie(const Margins& margins, const std::string& what, bool enforce) {
+    if (enforce || !margins.near_tie()) return false;
+    margins.check(what, kMarginFactor, false);
+    const std::string why = "a choice is closer than its tolerance (near-tie): " + what + " is not comparable here";
+    GTEST_MESSAGE_(why.c_str(), ::testing::TestPartResult::kSkip);  // GTEST_SKIP, from a helper
+    return true;
+}
+
 inline void check_distributions_and_updates(const ZeroCapData& data, int setting, bool enforce_margins = true) {
     auto params = data.params(setting);
     params.max_tokens = 2;  // the traced steps; later steps cannot change them
@@ -54,6 +66,7 @@ inline void check_distributions_and_updates(const ZeroCapData& data, int setting
     };
     gen.set_trace(trace);
     gen.generate(data.E("image0").unsqueeze(0));
+    if (skip_near_tie(margins, "distributions", enforce_margins)) return;
     Diff dp, du;
     for (int step = 0; step < 2; ++step) {
         ASSERT_TRUE(probs.count(step));
@@ -76,6 +89,8 @@ inline void check_beams(const ZeroCapData& data, int setting, int images, bool e
     trace_margins(gen, margins, kLogit, kScore);
     const auto beams = gen.generate(data.images(images));  // the segments batched together
     ASSERT_EQ(beams.size(), static_cast<size_t>(images));
+    for (const auto& b : beams) add_order_margins(b, margins, kScore);
+    if (skip_near_tie(margins, "beams, setting " + std::to_string(setting), enforce_margins)) return;
     Diff d;
     for (int n = 0; n < images; ++n) {
         const auto& r = data.result(setting, n);
@@ -86,7 +101,6 @@ inline void check_beams(const ZeroCapData& data, int setting, int images, bool e
             EXPECT_EQ(beams[n][b].text, r.at("texts").at(b).get<std::string>()) << at;
             d.add(beams[n][b].score, r.at("scores").at(b).get<double>(), kScore);
         }
-        add_order_margins(beams[n], margins, kScore);
     }
     d.check("beam scores, setting " + std::to_string(setting), kScore);
     margins.check("beams, setting " + std::to_string(setting), kMarginFactor, enforce_margins);

@@ -58,6 +58,12 @@ struct Margins {
     }
     // A choice can flip only if the two sides move by more than the margin:
     // ≥ 100 × the tolerance leaves room for 50× worse rounding than the bound.
+    // A choice closer than its tolerance: either side may have chosen the other branch.
+    bool near_tie() const {
+        for (const auto& [kind, m] : smallest)
+            if (m < 1) return true;
+        return false;
+    }
     // enforce = false only reports (the full-size fixture, see test_zerocap_slow.cpp).
     void check(const std::string& what, double factor, bool enforce = true) const {
         for (const auto& [kind, m] : smallest) {
