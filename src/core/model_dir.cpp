@@ -30,19 +30,37 @@ const ModelSpec& model_spec(const std::string& folder) {
     throw Error("unknown network '" + folder + "'");
 }
 
-fs::path bundled_models_dir() {
-    // Installed layout first (<prefix>/bin/zgseg → <prefix>/share/zgseg/models),
-    // then the source tree the binary was built from.
+namespace {
+
+// <prefix>/share/zgseg/<name> beside an installed <prefix>/bin/zgseg, else
+// `source` (a folder of the source tree the binary was built from), else empty.
+fs::path shipped_folder(const std::string& name, const fs::path& source) {
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
-        const fs::path installed = exe.parent_path().parent_path() / "share" / "zgseg" / "models";
+        const fs::path installed = exe.parent_path().parent_path() / "share" / "zgseg" / name;
         if (fs::is_directory(installed, ec)) return installed;
     }
+    return source;
+}
+
+}  // namespace
+
+fs::path bundled_models_dir() {
 #ifdef ZGSEG_SOURCE_DIR
-    return fs::path(ZGSEG_SOURCE_DIR) / "models";
+    return shipped_folder("models", fs::path(ZGSEG_SOURCE_DIR) / "models");
 #else
-    return {};
+    return shipped_folder("models", {});
+#endif
+}
+
+fs::path bundled_selftest_dir() {
+#ifdef ZGSEG_SOURCE_DIR
+    const fs::path source = fs::path(ZGSEG_SOURCE_DIR) / "tests" / "data";
+    std::error_code ec;
+    return shipped_folder("selftest", fs::is_directory(source, ec) ? source : fs::path());
+#else
+    return shipped_folder("selftest", {});
 #endif
 }
 
@@ -72,20 +90,6 @@ fs::path ModelDirectory::file(const std::string& name, const std::string& filena
     const fs::path bundled = bundled_models_dir() / name / filename;
     if (!bundled.empty() && fs::exists(bundled, ec)) return bundled;
     return own;
-}
-
-fs::path bundled_selftest_dir() {
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        const fs::path installed = exe.parent_path().parent_path() / "share" / "zgseg" / "selftest";
-        if (fs::is_directory(installed, ec)) return installed;
-    }
-#ifdef ZGSEG_SOURCE_DIR
-    const fs::path source = fs::path(ZGSEG_SOURCE_DIR) / "tests" / "data";
-    if (fs::is_directory(source, ec)) return source;
-#endif
-    return {};
 }
 
 std::vector<fs::path> ModelDirectory::missing_files(const std::vector<std::string>& networks) const {
