@@ -64,7 +64,10 @@ if [[ "$MODE" == matrix ]]; then
     done
   done
 else
-  run_ctest "$MODE"
+  # ctest runs $(nproc) tests side by side; each with as many LibTorch threads
+  # again would oversubscribe the cores (small ops then wait on each other:
+  # a 5 s ZeroCap test took 190 s that way). One thread per test, unless set.
+  run_ctest "$MODE" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
 fi
 
 python3 - "$results" "$(( $(date +%s) - start ))" <<'EOF'
