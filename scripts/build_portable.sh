@@ -45,6 +45,12 @@ fi
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/zgseg/portable"
 mkdir -p "$CACHE"
 log() { echo "build_portable: $*"; }
+# One run at a time per cache (a second one waits for the first).
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+  log "another build_portable.sh is using $CACHE; waiting for it"
+  flock 9
+fi
 START=$(date +%s)
 
 # ---- Debian packages ---------------------------------------------------------
