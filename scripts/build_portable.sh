@@ -15,7 +15,7 @@
 #
 # What it links: LibTorch from the PyPI torch==X.Y.Z wheel (downloaded once),
 # OpenCV 4.6.0 core/imgproc/imgcodecs built static from the opencv-python
-# 4.6.0.66 sdist (built once: ~25 min at -j2), Debian's static
+# 4.6.0.66 sdist (built once: 15-25 min at -j2), Debian's static
 # libjpeg/libpng/zlib/pcre2, header-only spdlog and fmt.
 # Both are cached outside the repo in ${XDG_CACHE_HOME:-~/.cache}/zgseg/portable,
 # so a second run only rebuilds zgseg itself. Installs the Debian packages it
@@ -99,7 +99,7 @@ build_opencv() {
     rm -rf "$OCV_SRC"
     tar -xzf "$dl/opencv-python-$OPENCV_PY_VERSION.tar.gz" -C "$CACHE"
   fi
-  log "building static OpenCV (core, imgproc, imgcodecs) in $OCV_BUILD — once; ~25 min at -j2"
+  log "building static OpenCV (core, imgproc, imgcodecs) in $OCV_BUILD — once; 15-25 min at -j2"
   # Image formats: PNG/JPEG/zlib from Debian's static archives (the program links
   # the same ones for its own PNG/JPEG reader); WebP and TIFF from OpenCV's copies.
   # Everything that would drag shared libraries in (GDAL, OpenEXR, IPP, OpenCL,
