@@ -77,9 +77,10 @@ fs::path default_cache_dir() {
     return fs::path(home && *home ? home : "/tmp") / ".cache" / "zgseg" / "bench-models";
 }
 
-// The VOC photo of the source tree the binary was built from.
+// A VOC photo of the selftest data: an installed bundle's share/zgseg/selftest,
+// else the source tree the binary was built from (tests/data).
 fs::path default_image() {
-    return bundled_models_dir().parent_path() / "tests" / "data" / "voc-sample" / "JPEGImages" / "2011_000003.jpg";
+    return bundled_selftest_dir() / "voc-sample" / "JPEGImages" / "2011_000003.jpg";
 }
 
 struct TempFolder {
