@@ -69,7 +69,15 @@ cv::Mat to_rgb(const cv::Mat& image, const std::filesystem::path& path, bool pre
 }  // namespace
 
 cv::Mat decode_with_opencv(const std::filesystem::path& path, const ImageHeader& header, cv::Size target) {
-    cv::Mat decoded = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+    cv::Mat decoded;
+    try {
+        decoded = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+        // OpenCV asserts rather than returning empty for some inconsistent
+        // files (found by fuzz_image: a WebP whose VP8X and VP8L sizes disagree).
+        throw Error("image file " + path.string() + " could not be decoded as " + format_name(header.format) + " (" +
+                    e.err + "); re-export it as PNG or JPEG");
+    }
     if (decoded.empty())
         throw Error("image file " + path.string() + " could not be decoded as " + format_name(header.format) +
                     " (corrupt, truncated or an unsupported variant); re-export it as PNG or JPEG");
