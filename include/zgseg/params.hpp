@@ -31,6 +31,7 @@ struct EmbeddingParams {
     double sigma2 = 2.5;               // --sigma2: w = exp(-(S+1)^2 / (2 sigma2))
     Saliency saliency = Saliency::Probabilities;  // --saliency probs|outputs
     bool crop_and_mask = false;        // --crop-and-mask: Table 3's first-row baseline
+    int segments_per_batch = 0;        // --embed-batch: segments through the masked blocks together (0: 1 on CPU, 16 on CUDA)
 };
 
 // Stage 3: ZeroCap (faithful to the reference).

@@ -452,7 +452,10 @@ std::vector<Row> make_rows() {
                     [](Context& c) {
                         return std::to_string(c.o.nodes) + " nodes (fixed), last " +
                                std::to_string(c.embedding_params.masked_blocks) + " of " +
-                               std::to_string(c.clip_vision().num_blocks()) + " blocks per node";
+                               std::to_string(c.clip_vision().num_blocks()) + " blocks per node, " +
+                               (c.embedding_params.segments_per_batch > 0
+                                    ? std::to_string(c.embedding_params.segments_per_batch) + " nodes a batch"
+                                    : std::string("default node batch (1 on CPU, 16 on CUDA)"));
                     }});
 
     rows.push_back({"embedding_unshared", "stage 2 the reference's way: one full CLIP-L forward per node", false,

@@ -35,6 +35,9 @@ void add_pipeline_options(CLI::App* cmd, PipelineParams& p, std::string& preset)
                                                                            {"outputs", Saliency::Outputs}}))
         ->group(s2);
     cmd->add_flag("--crop-and-mask", e.crop_and_mask, "Baseline: crop and mask the image instead of masked attention")->group(s2);
+    cmd->add_option("--embed-batch", e.segments_per_batch,
+                    "Segments through the masked blocks together (0: 1 on CPU, 16 on CUDA; same embeddings, memory and speed only)")
+        ->check(CLI::Range(0, 256))->group(s2);
 
     auto& z = p.zerocap;
     const char* s3 = "Stage 3: ZeroCap";

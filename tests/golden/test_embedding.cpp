@@ -104,6 +104,16 @@ TEST(SegmentEmbedding, SharingBlocksAndBatchingChangeNothing) {
     const auto unshared = embedder.embed_unshared(pixels, masks);  // the reference's way: full forward per node
     expect_close("batched vs one-by-one", batched, one_by_one, kBatching);
     expect_close("shared vs unshared", batched, unshared, kBatching);
+
+    // --embed-batch: the params' batch size is used when none is passed (0:
+    // one at a time on a CPU); batches of 3 leave a short last batch here.
+    EmbeddingParams by_three;
+    by_three.segments_per_batch = 3;
+    SegmentEmbedder embedder3(f.clip, by_three);
+    embedder3.set_image(pixels);
+    ASSERT_GT(masks.size(0), 3);
+    expect_close("batches of 3 vs 16", embedder3.embed(masks), batched, kBatching);
+    expect_close("default (CPU: 1) vs 1", embedder.embed(masks), one_by_one, kBatching);
 }
 
 TEST(SegmentEmbedding, FullMaskWithoutSubtractionIsThePlainEmbedding) {

@@ -34,9 +34,12 @@ public:
 
     // masks (N, h, w) in [0, 1] at any resolution → (N, projection) unnormalised
     // embeddings. `stats`, when given, receives each masked block's saliency and
-    // weight per segment. Segments go through in batches of `batch_size`.
+    // weight per segment. Segments go through in batches of `batch_size`
+    // (0: the params' segments_per_batch, whose 0 means 1 on CPU, 16 on CUDA);
+    // it bounds the memory of the masked blocks and changes no result beyond
+    // float rounding.
     torch::Tensor embed(const torch::Tensor& masks, std::vector<MaskedBlockStats>* stats = nullptr,
-                        int64_t batch_size = 16) const;
+                        int64_t batch_size = 0) const;
 
     // The reference's way, for the equivalence test and the benchmark: one full
     // forward (all blocks) per segment, no sharing.
