@@ -54,7 +54,7 @@ run_one() {
     execs=$((execs + $(sed -n 's/^stat::number_of_executed_units: *//p' "$log.run" | tail -1)))
     echo "fuzz.sh: total $execs wall $((SECONDS - start))" >> "$log"
     local timeout_input
-    timeout_input=$(find "$found" -maxdepth 1 -name 'timeout-*' | head -1)
+    timeout_input=$(find "$found" -maxdepth 1 -newer "$stamp" -name 'timeout-*' | head -1)
     [[ -z "$timeout_input" ]] && break  # done, or a crash/OOM (kept in $found)
     local cpu
     cpu=$( { /usr/bin/time -f "%U %S" "build-fuzz/tests/fuzz/fuzz_$t" "$timeout_input" >/dev/null 2>&1; } 2>&1 | \
@@ -65,6 +65,12 @@ run_one() {
 }
 export -f run_one
 export RUNS SECONDS_CAP
+# Findings left by earlier campaigns stay in findings/ but are not counted:
+# the table counts only files newer than this campaign's start.
+mkdir -p build-fuzz/findings
+stamp=build-fuzz/findings/.campaign-start
+touch "$stamp"
+export stamp
 printf '%s\n' "${targets[@]}" | xargs -P "$JOBS" -I{} bash -c 'run_one {}'
 
 echo "| target | executions | wall s | CPU s | reached 10^6 | crashes / timeouts / OOM | spurious timeouts |"
@@ -73,10 +79,11 @@ bad=0
 for t in "${targets[@]}"; do
   log=build-fuzz/fuzz-$t.log
   read -r execs secs < <(sed -n 's/^fuzz.sh: total \([0-9]*\) wall \([0-9]*\)/\1 \2/p' "$log" | tail -1)
-  spurious=$(find "build-fuzz/findings/$t/spurious" -type f | wc -l)
-  crash=$(find "build-fuzz/findings/$t" -maxdepth 1 -name 'crash-*' -o -name 'leak-*' -o -name 'undefined-*' -o -name 'deadly-*' | wc -l)
-  timeout=$(find "build-fuzz/findings/$t" -maxdepth 1 -name 'timeout-*' -o -name 'slow-unit-*' | wc -l)
-  oom=$(find "build-fuzz/findings/$t" -maxdepth 1 -name 'oom-*' | wc -l)
+  new=(-newer "$stamp" -type f)
+  spurious=$(find "build-fuzz/findings/$t/spurious" "${new[@]}" | wc -l)
+  crash=$(find "build-fuzz/findings/$t" -maxdepth 1 "${new[@]}" \( -name 'crash-*' -o -name 'leak-*' -o -name 'undefined-*' -o -name 'deadly-*' \) | wc -l)
+  timeout=$(find "build-fuzz/findings/$t" -maxdepth 1 "${new[@]}" \( -name 'timeout-*' -o -name 'slow-unit-*' \) | wc -l)
+  oom=$(find "build-fuzz/findings/$t" -maxdepth 1 "${new[@]}" -name 'oom-*' | wc -l)
   cpu=$(awk '{s += $1 + $2} END {printf "%d", s}' "build-fuzz/fuzz-$t.cpu" 2>/dev/null || echo "?")
   reached=no; [[ "${execs:-0}" -ge 1000000 ]] && reached=yes
   echo "| $t | ${execs:-0} | $secs | $cpu | $reached | $crash / $timeout / $oom | $spurious |"

@@ -2,7 +2,8 @@
 # One prepared check of zgseg on a (GPU) machine, writing one report:
 #   1. selftest: the tiny models through every network and stage 2 vs the
 #      reference outputs (fp32; on CUDA also fp16 and bf16)
-#   2. bench: every stage at full size with random weights, ZeroCap's token steps included
+#   2. bench: every stage at full size with random weights, ZeroCap's token steps included;
+#      stage 2 with 1 and with 16 nodes a batch
 #   3. segment end to end with --captioner zerocap, fp32 and (CUDA) bf16, and
 #      how many segments get the same label in both
 #   4. a small batch with and without --overlap (same outputs, images/min)
@@ -81,6 +82,13 @@ bench_args=(--device "$device" --model-size "$size" --cache-dir "$cache"
 [[ $size == tiny ]] && bench_args+=(--dino-stride 8 --repeat 1 --nodes 2 --clip-texts 32)
 step bench "$zgseg" bench "${bench_args[@]}" -o "$out/bench.json" --overwrite
 models="$cache/$size"
+
+# 2b. stage 2's nodes a batch: one at a time (the CPU default) against 16 (the CUDA default)
+eb_args=(--device "$device" --model-size "$size" --cache-dir "$cache" --stages embedding)
+[[ $size == tiny ]] && eb_args+=(--repeat 1 --nodes 2)
+for eb in 1 16; do
+  step "bench_embed_batch_$eb" "$zgseg" bench "${eb_args[@]}" --embed-batch "$eb" -o "$out/bench-embed-batch-$eb.json" --overwrite
+done
 
 # 3. segment end to end with ZeroCap, fp32 then bf16 (CUDA)
 zc=(--captioner zerocap --models "$models" --device "$device" --cache-dir "$out/vocab-cache" --overwrite)

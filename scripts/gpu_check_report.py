@@ -38,6 +38,18 @@ if bench.exists():
               f"{fmt(row.get('min_s'), '.4g')} | {fmt(row.get('median_s'), '.4g')} | {fmt(row.get('gflops_per_s'), '.1f')} | "
               f"{fmt(row.get('cuda_peak_mib'), '.0f')} | {row.get('note', '')} |")
 
+batches = sorted(out.glob("bench-embed-batch-*.json"), key=lambda f: int(f.stem.rsplit("-", 1)[1]))
+if batches:
+    print("\n## stage 2: nodes a batch (`--embed-batch`)\n")
+    print("| nodes a batch | min s | median s | peak RSS MiB | CUDA peak MiB |\n|---|---|---|---|---|")
+    for f in batches:
+        for row in json.loads(f.read_text())["rows"]:
+            if row["name"] != "embedding":
+                continue
+            fmt = lambda v, spec: "–" if v is None else format(v, spec)
+            print(f"| {f.stem.rsplit('-', 1)[1]} | {fmt(row.get('min_s'), '.4g')} | {fmt(row.get('median_s'), '.4g')} | "
+                  f"{fmt(row.get('peak_rss_mib'), '.0f')} | {fmt(row.get('cuda_peak_mib'), '.0f')} |")
+
 
 def segments(folder):
     """image name → (per-image seconds, {segment id: (label, mask counts)})"""

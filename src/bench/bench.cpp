@@ -454,7 +454,8 @@ std::vector<Row> make_rows() {
                                std::to_string(c.embedding_params.masked_blocks) + " of " +
                                std::to_string(c.clip_vision().num_blocks()) + " blocks per node, " +
                                (c.embedding_params.segments_per_batch > 0
-                                    ? std::to_string(c.embedding_params.segments_per_batch) + " nodes a batch"
+                                    ? std::to_string(c.embedding_params.segments_per_batch) +
+                                          (c.embedding_params.segments_per_batch == 1 ? " node" : " nodes") + " a batch"
                                     : std::string("default node batch (1 on CPU, 16 on CUDA)"));
                     }});
 
@@ -917,6 +918,7 @@ json run_bench(const BenchOptions& options) {
     if (!fs::exists(c.o.image)) throw Error("bench image '" + c.o.image + "' not found; give one with --image PHOTO.jpg");
     c.device = device_from_flag(options.device);
     c.candidate_params.dino_stride = options.dino_stride;
+    c.embedding_params.segments_per_batch = options.embed_batch;
     c.vocabulary = read_vocabulary(bundled_models_dir() / "vocab" / "wordnet-nouns.txt");
 
     json report;
@@ -967,7 +969,7 @@ json run_bench(const BenchOptions& options) {
     report["settings"] = {{"repeat", options.repeat},     {"max_stage_seconds", options.max_stage_seconds},
                           {"nodes", options.nodes},       {"vocab_entries", options.vocab_entries},
                           {"clip_texts", options.clip_texts}, {"caption_tokens", options.caption_tokens},
-                          {"dino_stride", options.dino_stride}, {"zerocap_beams", c.zerocap.beam_size},
+                          {"dino_stride", options.dino_stride}, {"embed_batch", options.embed_batch}, {"zerocap_beams", c.zerocap.beam_size},
                           {"zerocap_iterations", c.zerocap.iterations},
                           {"zerocap_candidates", c.zerocap.clip_candidates}, {"precision", "fp32"}};
     report["rows"] = timed;

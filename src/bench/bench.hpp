@@ -27,6 +27,7 @@ struct BenchOptions {
     int clip_texts = 2560;            // strings through the CLIP text tower (ZeroCap: beams × candidates)
     int caption_tokens = 15;          // ZeroCap caption length for the extrapolation
     int dino_stride = 2;
+    int embed_batch = 0;              // stage 2's nodes a batch (0: the default, 1 on CPU, 16 on CUDA)
     bool quick = false;               // --quick: zerocap_steps_reference times 1 of its iterations per step
 };
 

@@ -81,6 +81,8 @@ Action add_bench_command(CLI::App& app) {
     cmd->add_option("--caption-tokens", b.caption_tokens, "ZeroCap caption length for the extrapolation")
         ->check(CLI::Range(1, 200));
     cmd->add_option("--dino-stride", b.dino_stride, "DINO patch stride (the paper's: 2)")->check(CLI::Range(1, 8));
+    cmd->add_option("--embed-batch", b.embed_batch, "Stage 2's nodes a batch (0: the default, 1 on CPU, 16 on CUDA)")
+        ->check(CLI::Range(0, 256));
     cmd->add_option("--image", b.image, "Photo to time (default: the VOC sample of the source tree)");
     cmd->add_option("--cache-dir", b.cache_dir, "Where the random models are made once (default "
                                                 "~/.cache/zgseg/bench-models; the full set takes 3.6 GB)");

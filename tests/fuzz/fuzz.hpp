@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "text/utf8.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg::fuzz {
@@ -66,6 +67,20 @@ void expect_errors(Body&& body) {
         body();
     } catch (const zgseg::Error&) {
     }
+}
+
+// The tokenizer targets' first check: ill-formed UTF-8 must be refused with
+// zgseg::Error (anything else aborts). True when `text` was ill-formed, so the
+// target stops there.
+template <typename Tokenizer>
+bool refused_if_ill_formed(const Tokenizer& tokenizer, std::string_view text) {
+    if (utf8::find_invalid(text) == utf8::kValid) return false;
+    try {
+        (void)tokenizer.encode(text);
+    } catch (const zgseg::Error&) {
+        return true;
+    }
+    std::abort();
 }
 
 }  // namespace zgseg::fuzz

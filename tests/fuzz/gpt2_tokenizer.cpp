@@ -11,14 +11,7 @@ using namespace zgseg;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const Gpt2Tokenizer tokenizer = Gpt2Tokenizer::from_folder(fuzz::test_data() / "nets/gpt2_tiny");
     const std::string_view text = fuzz::as_text(data, size);
-    if (utf8::find_invalid(text) != utf8::kValid) {
-        try {
-            (void)tokenizer.encode(text);
-        } catch (const Error&) {
-            return 0;
-        }
-        std::abort();  // ill-formed UTF-8 must be refused
-    }
+    if (fuzz::refused_if_ill_formed(tokenizer, text)) return 0;  // ill-formed UTF-8 is refused
     const auto ids = tokenizer.encode(text);
     for (const auto id : ids)
         if (id < 0 || static_cast<size_t>(id) >= tokenizer.id_limit()) std::abort();

@@ -12,6 +12,9 @@
 #include "golden/vision_fixture.hpp"
 #include "nets/clip.hpp"
 #include "zgseg/error.hpp"
+#include "error_of.hpp"
+
+using zgseg::testing::error_of;
 
 using namespace zgseg;
 using namespace zgseg::testing;
@@ -52,15 +55,6 @@ std::vector<std::vector<int64_t>> id_lists(const torch::Tensor& ids, const torch
         out.emplace_back(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
     }
     return out;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace

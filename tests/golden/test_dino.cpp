@@ -11,6 +11,9 @@
 #include "golden/vision_fixture.hpp"
 #include "nets/vit.hpp"
 #include "zgseg/error.hpp"
+#include "error_of.hpp"
+
+using zgseg::testing::error_of;
 
 using namespace zgseg;
 using namespace zgseg::testing;
@@ -36,15 +39,6 @@ void expect_keys_close(const char* what, const torch::Tensor& got, const torch::
     expect_close(what, got, want,
                  float32_transformer(3, std::max(tokens, 192), magnitude(want),
                                      "3 blocks, " + std::to_string(std::max(tokens, 192)) + "-term sums, float32"));
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace

@@ -11,24 +11,23 @@
 #include "core/safetensors.hpp"
 #include "nets/weights.hpp"
 #include "stages/embedding/segment_embedder.hpp"
+#include "tolerance.hpp"
 
 using namespace zgseg;
+using zgseg::testing::Bound;
 namespace fs = std::filesystem;
 
 namespace {
 
 const fs::path kData = ZGSEG_TEST_DATA;
-struct Tolerance {
-    double atol, rtol;
-};
 // Against the Python reference: a ViT of 577 tokens, 2 blocks of ≤ 128-term
 // reductions, then the masked blocks, rounded in another order (oneDNN/MKL vs
 // PyTorch kernels): ~u·√577·(6 reductions) ≈ 1e-5 of the scale (u = 6e-8).
-constexpr Tolerance kReference{1e-7, 1e-5};
+constexpr Bound kReference{1e-7, 1e-5};
 // The same C++ network with other batch shapes (16, 1) or the unshared forward:
 // only GEMM blocking and reduction order change, ~u·√128·(4 reductions) ≈ 3e-6
 // of the scale (embeddings reach |x| ≈ 10, whose float32 ulp is 9.5e-7).
-constexpr Tolerance kBatching{1e-7, 3e-6};
+constexpr Bound kBatching{1e-7, 3e-6};
 
 struct Fixture {
     SafetensorsFile file = SafetensorsFile::open(kData / "embedding/embedding_expected.safetensors");
@@ -48,7 +47,7 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 // max |a − b| against atol + rtol·max |b|; prints both.
-void expect_close(const std::string& what, const torch::Tensor& a, const torch::Tensor& b, Tolerance t) {
+void expect_close(const std::string& what, const torch::Tensor& a, const torch::Tensor& b, Bound t) {
     const double d = max_diff(a, b), bound = t.atol + t.rtol * b.abs().max().item<double>();
     std::cout << "[max diff] " << what << ": " << d << " (bound " << bound << " = " << t.atol << " + " << t.rtol
               << " x max|b|)\n";

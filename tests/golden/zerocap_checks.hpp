@@ -14,23 +14,23 @@ namespace zgseg::testing {
 
 // A CLIP feature (unit vector, D = 32): 2 layers of ≤ 128-term reductions over
 // ≤ 77 tokens rounded in another order → ~u·√128·4 ≈ 3e-6 relative; |f_i| ≤ 1.
-inline constexpr Tolerance kFeature{1e-6, 1e-5};
+inline constexpr Bound kFeature{1e-6, 1e-5};
 // A CLIP cosine of unit vectors: |Δcos| ≤ |Δf| ≈ 1e-6 (features within kFeature).
-inline constexpr Tolerance kClip{1e-6, 1e-6};
+inline constexpr Bound kClip{1e-6, 1e-6};
 // Log-probabilities. Features differ by ~3e-7; the CLIP temperature 0.01 turns
 // that into ~3e-5 in the target's logits, so the target, the gradient and its
 // normalised step (which moves log-probabilities by O(1)) all move by ~3e-5
 // relative → log-probabilities within 5e-5. A logit is compared within its row
 // (top-K membership), so a common offset does not count: the same 5e-5.
-inline constexpr Tolerance kLogit{5e-5, 0};
+inline constexpr Bound kLogit{5e-5, 0};
 // Fused probabilities: |Δp|/p = |Δ log p| ≤ 5e-5 (atol for ÷20-scaled tails).
-inline constexpr Tolerance kProbs{1e-12, 5e-5};
+inline constexpr Bound kProbs{1e-12, 5e-5};
 // A beam score is the mean of its tokens' log-probabilities: within 5e-5 too.
-inline constexpr Tolerance kScore{5e-5, 0};
+inline constexpr Bound kScore{5e-5, 0};
 // The first update −0.3·g/‖g‖^0.9 of K/V: g comes from the same target (×100
 // from the temperature) → ~3e-5 relative, ×3 headroom; a component's error
 // follows its row's scale (typical |u| ≈ 0.01): atol 3e-5·0.01 ≈ 3e-7 → 5e-7.
-inline constexpr Tolerance kUpdate{5e-7, 1e-4};
+inline constexpr Bound kUpdate{5e-7, 1e-4};
 // Margin of every discrete choice, in multiples of its tolerance.
 inline constexpr double kMarginFactor = 100;
 

@@ -16,24 +16,20 @@
 #include <vector>
 
 #include "golden/net_fixtures.hpp"
+#include "tolerance.hpp"
 #include "stages/captioning/zerocap.hpp"
 
 namespace zgseg::testing {
 
-struct Tolerance {
-    double atol = 0, rtol = 0;
-    double bound(double expected) const { return atol + rtol * std::abs(expected); }
-};
-
 // The largest |got − expected| and the largest share of the bound it uses (≤ 1 passes).
 struct Diff {
     double max_abs = 0, worst = 0;
-    void add(double got, double expected, Tolerance t) {
+    void add(double got, double expected, Bound t) {
         const double d = std::abs(got - expected);
         max_abs = std::max(max_abs, d);
-        worst = std::max(worst, std::isfinite(d) ? d / t.bound(expected) : INFINITY);
+        worst = std::max(worst, std::isfinite(d) ? d / t.at(expected) : INFINITY);
     }
-    void add(const torch::Tensor& got, const torch::Tensor& expected, Tolerance t) {
+    void add(const torch::Tensor& got, const torch::Tensor& expected, Bound t) {
         EXPECT_EQ(got.sizes(), expected.sizes());
         if (got.sizes() != expected.sizes()) return add(0.0, INFINITY, t);
         const auto g = got.detach().to(torch::kCPU, torch::kFloat64), e = expected.detach().to(torch::kCPU, torch::kFloat64);
@@ -42,7 +38,7 @@ struct Diff {
         worst = std::max(worst, (d / (t.atol + t.rtol * e.abs())).max().item<double>());
     }
     // Prints "[max diff] what: …" (collected for the README) and checks the bound.
-    void check(const std::string& what, Tolerance t) const {
+    void check(const std::string& what, Bound t) const {
         std::cout << "[max diff] " << what << ": " << max_abs << " (atol " << t.atol << ", rtol " << t.rtol << "; "
                   << worst << " of the bound)\n";
         EXPECT_LE(worst, 1.0) << what << ": max |diff| " << max_abs;
@@ -52,9 +48,9 @@ struct Diff {
 // Smallest margin of the discrete choices seen, as a multiple of its tolerance.
 struct Margins {
     std::map<std::string, double> smallest;  // kind → min margin / bound
-    void add(const std::string& kind, double margin, double value, Tolerance t) {
+    void add(const std::string& kind, double margin, double value, Bound t) {
         auto [it, fresh] = smallest.emplace(kind, INFINITY);
-        it->second = std::min(it->second, margin / t.bound(value));
+        it->second = std::min(it->second, margin / t.at(value));
     }
     // A choice can flip only if the two sides move by more than the margin:
     // ≥ 100 × the tolerance leaves room for 50× worse rounding than the bound.
@@ -138,7 +134,7 @@ struct ZeroCapData {
 };
 
 // Records every choice margin of `gen` into `margins`.
-inline void trace_margins(ZeroCapGenerator& gen, Margins& margins, Tolerance logit, Tolerance score) {
+inline void trace_margins(ZeroCapGenerator& gen, Margins& margins, Bound logit, Bound score) {
     ZeroCapTrace trace;
     trace.on_choice = [&margins, logit, score](int, int, const std::string& kind, double margin, double value) {
         margins.add(kind, margin, value, kind == "logit" ? logit : score);
@@ -147,7 +143,7 @@ inline void trace_margins(ZeroCapGenerator& gen, Margins& margins, Tolerance log
 }
 
 // The output order of one segment's beams (sorted by score) is a choice too.
-inline void add_order_margins(const std::vector<ZeroCapBeam>& beams, Margins& margins, Tolerance score) {
+inline void add_order_margins(const std::vector<ZeroCapBeam>& beams, Margins& margins, Bound score) {
     for (size_t i = 0; i + 1 < beams.size(); ++i)
         margins.add("score", beams[i].score - beams[i + 1].score, beams[i].score, score);
 }

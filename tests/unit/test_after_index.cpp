@@ -15,6 +15,9 @@
 #include "after/segment_index.hpp"
 #include "after_fake_batch.hpp"
 #include "zgseg/error.hpp"
+#include "error_of.hpp"
+
+using zgseg::testing::error_of;
 
 using namespace zgseg;
 using namespace zgseg::after;
@@ -35,15 +38,6 @@ std::vector<float> random_vector(std::mt19937& rng, size_t d) {
     std::vector<float> v(d);
     for (auto& x : v) x = n(rng);
     return v;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
 }
 
 }  // namespace

@@ -9,6 +9,9 @@
 
 #include "io/atomic_file.hpp"
 #include "zgseg/error.hpp"
+#include "error_of.hpp"
+
+using zgseg::testing::error_of;
 
 namespace fs = std::filesystem;
 
@@ -30,15 +33,6 @@ std::string read_text(const fs::path& path) {
 
 std::size_t entries(const fs::path& folder) {
     return static_cast<std::size_t>(std::distance(fs::directory_iterator(folder), fs::directory_iterator()));
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const zgseg::Error& e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 }  // namespace

@@ -12,6 +12,9 @@
 #include "io/label_png.hpp"
 #include "io/palette.hpp"
 #include "zgseg/error.hpp"
+#include "error_of.hpp"
+
+using zgseg::testing::error_of;
 
 namespace fs = std::filesystem;
 
@@ -36,15 +39,6 @@ struct TempDir {
 std::string read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const zgseg::Error& e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 }  // namespace
