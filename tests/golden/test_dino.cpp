@@ -10,10 +10,8 @@
 #include "golden/expect_close.hpp"
 #include "golden/vision_fixture.hpp"
 #include "nets/vit.hpp"
-#include "zgseg/error.hpp"
 #include "error_of.hpp"
-
-using zgseg::testing::error_of;
+#include "zgseg/error.hpp"
 
 using namespace zgseg;
 using namespace zgseg::testing;

@@ -14,8 +14,8 @@
 #include "after/ranking.hpp"
 #include "after/segment_index.hpp"
 #include "after_fake_batch.hpp"
-#include "zgseg/error.hpp"
 #include "error_of.hpp"
+#include "zgseg/error.hpp"
 
 using zgseg::testing::error_of;
 

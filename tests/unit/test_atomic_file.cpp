@@ -8,8 +8,8 @@
 #include <stdexcept>
 
 #include "io/atomic_file.hpp"
-#include "zgseg/error.hpp"
 #include "error_of.hpp"
+#include "zgseg/error.hpp"
 
 using zgseg::testing::error_of;
 

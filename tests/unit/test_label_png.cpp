@@ -11,8 +11,8 @@
 #include "io/image_loader.hpp"
 #include "io/label_png.hpp"
 #include "io/palette.hpp"
-#include "zgseg/error.hpp"
 #include "error_of.hpp"
+#include "zgseg/error.hpp"
 
 using zgseg::testing::error_of;
 

@@ -69,8 +69,8 @@ torch::Tensor SegmentEmbedder::embed(const torch::Tensor& masks, std::vector<Mas
     const int64_t n = masks.size(0);
     if (batch_size <= 0) batch_size = params_.segments_per_batch;
     // One segment at a time on a CPU: the least memory and, measured, no slower
-    // (20 nodes: 16.8 s and 2.0 GB peak for the whole run, 20.9 s and 2.9 GB
-    // in batches of 16); a GPU wants the larger matrices.
+    // (20 leaves: stage 2 in 16.8 s, whole-run peak 2.0 GB; in batches of 16
+    // 20.9 s and 2.9 GB); a GPU wants the larger matrices.
     if (batch_size <= 0) batch_size = clip_.device().is_cuda() ? 16 : 1;
     const auto patch_masks = pool_masks_to_patches(masks, clip_.grid_size());  // (N, g²)
     // CLS column always 1, then the soft patch mask: (N, 1 + g²)
