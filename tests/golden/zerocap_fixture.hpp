@@ -37,10 +37,14 @@ struct Diff {
         max_abs = std::max(max_abs, d.max().item<double>());
         worst = std::max(worst, (d / (t.atol + t.rtol * e.abs())).max().item<double>());
     }
-    // Prints "[max diff] what: …" (collected for the README) and checks the bound.
-    void check(const std::string& what, Bound t) const {
+    // Prints "[max diff] what: …" (collected for the README).
+    void print(const std::string& what, Bound t) const {
         std::cout << "[max diff] " << what << ": " << max_abs << " (atol " << t.atol << ", rtol " << t.rtol << "; "
                   << worst << " of the bound)\n";
+    }
+    // Prints, and checks the bound.
+    void check(const std::string& what, Bound t) const {
+        print(what, t);
         EXPECT_LE(worst, 1.0) << what << ": max |diff| " << max_abs;
     }
 };
