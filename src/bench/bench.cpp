@@ -9,7 +9,6 @@
 #endif
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +27,7 @@
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
 #include "core/sha256.hpp"
+#include "core/timing.hpp"
 #include "io/image_loader.hpp"
 #include "io/outputs.hpp"
 #include "io/resample.hpp"
@@ -55,8 +55,6 @@ namespace zgseg::bench {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr const char* kDino = "dino-vits8";
 constexpr const char* kClip = "clip-vit-large-patch14-336";
 constexpr const char* kGpt2 = "gpt2-medium";
@@ -67,8 +65,6 @@ constexpr int64_t kZeroCapPromptTokens = 3;
 constexpr int64_t kLabelStrings = 256;  // labels through all-mpnet-base-v2 (eval's label similarity)
 constexpr int64_t kClipTextBatch = 256;    // ClipText's default batch size (for the FLOP count)
 constexpr int64_t kVocabEncodeChunk = 512; // VocabCaptioner's strings per text-tower call
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 fs::path default_cache_dir() {
     const char* xdg = std::getenv("XDG_CACHE_HOME");
@@ -154,7 +150,7 @@ struct Context {
     template <class Net, class Load>
     Net& load(std::unique_ptr<Net>& slot, const std::string& name, Load&& loader) {
         if (!slot) {
-            const auto start = Clock::now();
+            const auto start = SteadyClock::now();
             slot = std::make_unique<Net>(loader());
             load_seconds[name] = seconds_since(start);
         }
@@ -703,7 +699,7 @@ json time_row(Context& c, const Row& row) {
         peak_is_per_stage = reset_peak_rss() && peak_is_per_stage;
         reset_cuda_peak(c);
         const double before = static_cast<double>(current_rss_bytes());
-        const auto start = Clock::now();
+        const auto start = SteadyClock::now();
         row.run(c, rep);
         synchronize(c);
         const double s = seconds_since(start);
@@ -931,7 +927,7 @@ json run_bench(const BenchOptions& options) {
     if (options.models.empty()) {
         const fs::path root = (options.cache_dir.empty() ? default_cache_dir() : fs::path(options.cache_dir)) /
                               (options.model_size == ModelSize::Full ? "full" : "tiny");
-        const auto start = Clock::now();
+        const auto start = SteadyClock::now();
         const auto created = ensure_random_models(root, options.model_size);
         models = {{"random_weights", true}, {"size", options.model_size == ModelSize::Full ? "full" : "tiny"},
                   {"created", created}, {"create_seconds", seconds_since(start)}};

@@ -4,7 +4,6 @@
 // with --overwrite (the search index, which is theirs, is refreshed in place).
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -17,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "core/model_dir.hpp"
 #include "core/sha256.hpp"
+#include "core/timing.hpp"
 #include "io/atomic_file.hpp"
 #include "reassign/class_matcher.hpp"
 #include "reassign/query_encoder.hpp"
@@ -29,10 +29,6 @@ namespace zgseg::cli {
 namespace {
 
 using after::BatchFolder;
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
 
 // Our output file: never a batch file, never an existing file without --overwrite.
 void write_output(const BatchFolder& batch, const fs::path& path, const std::string& bytes, bool overwrite) {
@@ -100,7 +96,7 @@ int run_search(const SearchOptions& o) {
                     " was made by another CLIP model (config.json sha256 " + short_sha(made_by) + ") than '" +
                     (models.folder(after::kClipFolder) / "config.json").string() + "' (" + short_sha(ours) +
                     "); pass --models with the model directory that made the batch");
-    auto t = std::chrono::steady_clock::now();
+    auto t = SteadyClock::now();
     const auto query = clip_query_embedding(models.folder(after::kClipFolder), models.file(after::kClipFolder, "vocab.json"),
                                             models.file(after::kClipFolder, "merges.txt"), o.query, o.common.device);
     spdlog::debug("query embedded in {:.3f} s", seconds_since(t));
@@ -110,7 +106,7 @@ int run_search(const SearchOptions& o) {
         throw Error("the batch's embeddings have " + std::to_string(dim) + " values but this CLIP model's " +
                     std::to_string(query.size()) + "; pass --models with the model directory that made the batch");
 
-    t = std::chrono::steady_clock::now();
+    t = SteadyClock::now();
     std::vector<float> scores(rows);
     if (index)
         after::dot_rows_f16(index->embeddings(), rows, dim, query.data(), scores.data(), o.common.threads);
@@ -178,7 +174,7 @@ Action add_index_command(CLI::App& app) {
     add_logging_options(cmd, o->common);
     return [o]() -> int {
         apply_common_options(o->common);
-        const auto start = std::chrono::steady_clock::now();
+        const auto start = SteadyClock::now();
         const auto batch = after::scan_batch(o->out);
         const fs::path file = after::index_path(batch);
         std::unique_ptr<after::SegmentIndex> old;

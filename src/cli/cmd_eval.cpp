@@ -8,7 +8,6 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -17,6 +16,7 @@
 #include "cli/commands.hpp"
 #include "cli/pipeline_options.hpp"
 #include "core/model_dir.hpp"
+#include "core/timing.hpp"
 #include "eval/dataset.hpp"
 #include "eval/prediction.hpp"
 #include "eval/report.hpp"
@@ -153,7 +153,7 @@ int run_eval(CLI::App* cmd, EvalOptions& o) {
     if (!score_predictions && !o.oracle) throw UsageError("--pred is required: the -o folder of zgseg batch (or --oracle alone for Text Generation Quality)");
     if (!score_predictions && o.output_dir.empty())
         throw UsageError("--oracle without --pred needs -o/--output, the folder for eval.json and eval.csv");
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = SteadyClock::now();
     const eval::Dataset dataset = eval::make_dataset(o.dataset, o.classes_file);
     const fs::path data(o.data_dir), pred(o.pred_dir);
     std::error_code ec;
@@ -234,10 +234,9 @@ int run_eval(CLI::App* cmd, EvalOptions& o) {
         for (const auto& name : names)
             if (const auto p = eval::read_prediction(pred, name, /*with_label_map=*/false))
                 for (const auto& s : p->segments) all.push_back(s.label);
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = SteadyClock::now();
         text->match(all);
-        spdlog::info("encoded {} captions with Sentence-BERT in {:.1f} s", all.size(),
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        spdlog::info("encoded {} captions with Sentence-BERT in {:.1f} s", all.size(), seconds_since(t0));
     }
 
     for (size_t i = 0; score_predictions && i < names.size(); ++i) {
@@ -283,15 +282,15 @@ int run_eval(CLI::App* cmd, EvalOptions& o) {
                                        {"crop_and_mask", o.params.embedding.crop_and_mask}};
         if (pipeline->captioner() == "vocab")
             report.parameters["oracle"]["vocab"] = o.params.vocab.vocab_file.empty() ? "bundled" : o.params.vocab.vocab_file;
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = SteadyClock::now();
         report.tgq = text_generation_quality(o, dataset, names, *pipeline, *text);
         size_t segments = 0;
         for (const auto& im : report.tgq->images) segments += im.classes.size();
         spdlog::info("captioned {} ground-truth segments of {} images in {:.1f} s", segments, names.size(),
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                     seconds_since(t0));
     }
     for (const auto& a : sweeps) report.sweep.push_back(a.summary());
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    report.seconds = seconds_since(start);
 
     std::cout << eval::format_tables(report) << std::flush;
     eval::write_reports(output, report, o.overwrite);

@@ -18,6 +18,7 @@
 #include "core/model_dir.hpp"
 #include "cli/stop_signal.hpp"
 #include "core/sha256.hpp"
+#include "core/timing.hpp"
 #include "io/atomic_file.hpp"
 #include "io/image_loader.hpp"
 #include "io/input_guard.hpp"
@@ -31,10 +32,6 @@ namespace fs = std::filesystem;
 namespace zgseg::cli {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string format_duration(double seconds) {
     const int s = static_cast<int>(seconds);
@@ -92,7 +89,7 @@ public:
           states_(items.size(), ItemState::NotStarted) {}
 
     RunSummary run() {
-        start_ = std::chrono::steady_clock::now();
+        start_ = SteadyClock::now();
         StopSignals signals([this](int signo) { stop(signo); });
         // Every input is protected before the first output is written: an
         // earlier image's outputs must not replace a later image either.
@@ -380,7 +377,7 @@ private:
     const bool progress_;
     const std::function<void(const RunSummary&)>& record_;
     const nlohmann::json models_json_;
-    std::chrono::steady_clock::time_point start_;
+    SteadyClock::time_point start_;
 
     size_t next_ = 0;
     std::set<std::string> names_;

@@ -1,22 +1,16 @@
 #include "cluster/ward_engine.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <limits>
 
 #include "cluster/kernels.hpp"
 #include "cluster/ward_knn.hpp"
+#include "core/timing.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg::cluster {
 using namespace ward_detail;
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-}  // namespace
 
 int64_t WardEngine::bytes(int64_t n, int64_t d, int64_t list_size, int threads) {
     const int64_t stride = padded_width(d);
@@ -32,7 +26,7 @@ int64_t WardEngine::bytes(int64_t n, int64_t d, int64_t list_size, int threads) 
 WardEngine::WardEngine(const float* x, int64_t n, int64_t d, const WardOptions& options, WardStats* stats)
     : n_(n), d_(d), stride_(padded_width(d)), cap_(options.neighbour_list_size),
       verify_(options.verify_neighbours), stats_(stats), projection_(x, n, d), pwidth_(projection_.width()) {
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     KnnCandidates knn = knn_candidates(x, n, d, cap_, options.threads);
 
     centroid_.assign(static_cast<size_t>(n * stride_), 0.0);
@@ -231,7 +225,7 @@ void WardEngine::merge(int32_t x, int32_t y, double height) {
 }
 
 std::vector<WardMerge> WardEngine::run() {
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     std::vector<WardMerge> merges(static_cast<size_t>(n_ - 1));
     std::vector<int32_t> chain;
     std::vector<double> chain_dist;  // chain_dist[t] = d(chain[t-1], chain[t])

@@ -5,11 +5,11 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <functional>
 #include <map>
 
 #include "core/safetensors.hpp"
+#include "core/timing.hpp"
 #include "core/tolerance.hpp"
 #include "nets/clip.hpp"
 #include "nets/device.hpp"
@@ -90,13 +90,13 @@ public:
     void check(const std::string& name, const std::function<void(SelftestCheck&)>& body) {
         SelftestCheck c;
         c.name = name;
-        const auto start = std::chrono::steady_clock::now();
+        const auto start = SteadyClock::now();
         try {
             body(c);
         } catch (const std::exception& e) {
             c.error = e.what();
         }
-        c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        c.seconds = seconds_since(start);
         report_.checks.push_back(std::move(c));
     }
 

@@ -3,11 +3,11 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdlib>
 
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
+#include "core/timing.hpp"
 #include "io/resample.hpp"
 #include "nets/clip.hpp"
 #include "nets/device.hpp"
@@ -44,10 +44,6 @@ fs::path default_cache_dir() {
     const char* home = std::getenv("HOME");
     if (xdg && *xdg) return fs::path(xdg) / "zgseg";
     return fs::path(home && *home ? home : "/tmp") / ".cache" / "zgseg";
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 std::vector<float> to_vector(const torch::Tensor& row) {
@@ -87,11 +83,11 @@ struct Pipeline::Impl {
     std::vector<MaskCaption> embed_and_caption(const SegmentEmbedder& embedder, const torch::Tensor& masks,
                                                const torch::Tensor& work_rgb, double& embed_seconds,
                                                double& caption_seconds) const {
-        auto t0 = std::chrono::steady_clock::now();
+        auto t0 = SteadyClock::now();
         const auto embeddings = params.embedding.crop_and_mask ? embedder.embed_crop_and_mask(work_rgb, masks)
                                                                : embedder.embed(masks);  // (N, D)
         embed_seconds += seconds_since(t0);
-        t0 = std::chrono::steady_clock::now();
+        t0 = SteadyClock::now();
         auto captions = captioner->caption(embeddings);
         caption_seconds += seconds_since(t0);
         std::vector<MaskCaption> out;
@@ -225,7 +221,7 @@ std::vector<MaskCaption> Pipeline::caption_given_masks(const uint8_t* rgb, int w
 
 StartedImage Pipeline::run_stage1(const uint8_t* rgb, int width, int height) {
     torch::NoGradGuard no_grad;  // grad mode is per thread
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = SteadyClock::now();
     StartedImage image;
     image.rgb_ = rgb;
     image.width_ = width;
@@ -255,7 +251,7 @@ PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
     const auto leaf_map = torch::from_blob(candidates.leaf_map.data(), {h, w}, torch::kInt32).clone();
 
     // Stage 2 set-up: the CLIP input from the original image; the unmasked blocks run once.
-    auto start = std::chrono::steady_clock::now();
+    auto start = SteadyClock::now();
     const auto embedder = m.image_embedder(rgb, width, height);
     const double embed_setup_seconds = seconds_since(start);
     double embed_seconds = 0, caption_seconds = 0;  // spent inside the merging stage's calls
@@ -263,7 +259,7 @@ PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
     // Stages 2+3 for a batch of nodes (leaf sets), called by the merging stage.
     const auto work_rgb = torch::from_blob(candidates.work_rgb.data(), {h, w, 3}, torch::kUInt8);
     auto features = [&](const std::vector<std::vector<int32_t>>& leaf_sets) {
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = SteadyClock::now();
         std::vector<torch::Tensor> masks;
         for (const auto& set : leaf_sets) {
             auto mask = torch::zeros({h, w}, torch::kBool);
@@ -278,7 +274,7 @@ PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
     };
 
     // Stage 4: merging (calls stages 2 and 3 for the leaves and each accepted merge).
-    start = std::chrono::steady_clock::now();
+    start = SteadyClock::now();
     auto merged = merge_tree(candidates.leaf_heap_ids, features, m.params.merge);
     result.timings["stage4"] = std::max(0.0, seconds_since(start) - embed_seconds - caption_seconds);
     result.timings["stage2"] = embed_setup_seconds + embed_seconds;

@@ -1,11 +1,10 @@
 #include "stages/candidates/candidates.hpp"
 
-#include <chrono>
-
 #include "cluster/densecrf/cluster_unary.hpp"
 #include "cluster/densecrf/densecrf.hpp"
 #include "cluster/prune.hpp"
 #include "cluster/ward.hpp"
+#include "core/timing.hpp"
 #include "io/resample.hpp"
 #include "zgseg/error.hpp"
 
@@ -15,10 +14,6 @@ namespace {
 
 constexpr float kImageNetMean[3] = {0.485f, 0.456f, 0.406f};
 constexpr float kImageNetStd[3] = {0.229f, 0.224f, 0.225f};
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 }  // namespace
 
@@ -51,25 +46,25 @@ torch::Tensor CandidateStage::descriptors(const std::vector<uint8_t>& work_rgb, 
 
 Candidates CandidateStage::run(const uint8_t* rgb, int width, int height) const {
     Candidates out;
-    auto start = std::chrono::steady_clock::now();
+    auto start = SteadyClock::now();
     const auto [w, h] = shorter_side_resize(width, height, params_.dino_size);
     out.work_width = w;
     out.work_height = h;
     out.work_rgb = resize_like_pil(rgb, width, height, w, h, ResampleFilter::Lanczos);
     out.timings["resize"] = seconds_since(start);
 
-    start = std::chrono::steady_clock::now();
+    start = SteadyClock::now();
     const auto desc = descriptors(out.work_rgb, w, h, &out.grid_rows, &out.grid_cols);
     const int64_t n = desc.size(0), d = desc.size(1);
     out.timings["features"] = seconds_since(start);
 
-    start = std::chrono::steady_clock::now();
+    start = SteadyClock::now();
     WardOptions ward_options;
     ward_options.threads = std::max(1, torch::get_num_threads());  // the same result for any thread count
     const auto merges = ward_linkage(desc.data_ptr<float>(), n, d, ward_options);
     out.timings["ward"] = seconds_since(start);
 
-    start = std::chrono::steady_clock::now();
+    start = SteadyClock::now();
     PruneParams prune_params;
     prune_params.max_splits = params_.max_splits;
     prune_params.threshold = params_.prune_threshold;
@@ -77,7 +72,7 @@ Candidates CandidateStage::run(const uint8_t* rgb, int width, int height) const 
     out.timings["prune"] = seconds_since(start);
     const int k = static_cast<int>(partition.leaf_heap_ids.size());
 
-    start = std::chrono::steady_clock::now();
+    start = SteadyClock::now();
     std::vector<int32_t> labels;
     if (params_.crf && k > 1) {
         const auto unary = densecrf::cluster_unary(desc.data_ptr<float>(), out.grid_rows, out.grid_cols,

@@ -1,9 +1,9 @@
 #include "stages/captioning/candidate_texts.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <unordered_map>
 
+#include "core/timing.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg {
@@ -35,7 +35,7 @@ int64_t common_prefix(const std::vector<int64_t>& a, const std::vector<int64_t>&
 
 torch::Tensor CandidateTextEncoder::encode(const std::vector<std::string>& prefixes,
                                            const std::vector<std::vector<std::string>>& candidates) {
-    const auto start_time = std::chrono::steady_clock::now();
+    const auto start_time = SteadyClock::now();
     torch::NoGradGuard no_grad;
     if (prefixes.size() != candidates.size() || prefixes.empty())
         throw Error("candidate texts: one prefix per row of candidates is needed");
@@ -146,7 +146,7 @@ torch::Tensor CandidateTextEncoder::encode(const std::vector<std::string>& prefi
     } else {
         out = features.index_select(0, torch::tensor(slot, torch::kLong).to(features.device()));
     }
-    stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+    stats_.seconds += seconds_since(start_time);
     return out.view({R, K, out.size(1)});
 }
 

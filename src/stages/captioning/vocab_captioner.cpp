@@ -1,11 +1,11 @@
 #include "stages/captioning/vocab_captioner.hpp"
 
-#include <chrono>
 #include <fstream>
 
 #include "core/log.hpp"
 #include "core/safetensors.hpp"
 #include "core/sha256.hpp"
+#include "core/timing.hpp"
 #include "io/atomic_file.hpp"
 #include "nets/weights.hpp"
 #include "zgseg/error.hpp"
@@ -76,7 +76,7 @@ VocabCaptioner::VocabCaptioner(const ClipTextEncoder& text, const std::string& f
         return;
     }
 
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = SteadyClock::now();
     log::info("computing CLIP text embeddings of " + std::to_string(v) + " vocabulary entries (once; cached in " +
               cache_dir.string() + ")");
     std::vector<torch::Tensor> parts;
@@ -97,7 +97,7 @@ VocabCaptioner::VocabCaptioner(const ClipTextEncoder& text, const std::string& f
         log::warn(std::string("could not write the vocabulary cache: ") + e.what());
     }
     cache_was_built_ = true;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = seconds_since(start);
     log::info("vocabulary embeddings computed in " + std::to_string(seconds) + " s");
 }
 

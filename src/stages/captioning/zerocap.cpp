@@ -2,19 +2,16 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <fstream>
 #include <limits>
 #include <set>
 
+#include "core/timing.hpp"
 #include "zgseg/error.hpp"
 
 namespace zgseg {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 const std::string kEndOfText = "<|endoftext|>";
 
@@ -154,7 +151,7 @@ std::vector<std::vector<ZeroCapBeam>> ZeroCapGenerator::generate(const torch::Te
 }
 
 torch::Tensor ZeroCapGenerator::next_log_probs(int step, std::vector<Search*>& searches, const torch::Tensor& images) {
-    const auto started = Clock::now();
+    const auto started = SteadyClock::now();
     const double clip_seconds_before = candidates_.stats().seconds;
     candidates_.begin_step();  // the contexts change: cached candidate features no longer apply
     const auto device = lm_.device();

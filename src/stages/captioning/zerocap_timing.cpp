@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/timing.hpp"
+
 namespace zgseg {
 
 ZeroCapStepTiming time_zerocap_steps(const Gpt2& lm, const Gpt2Tokenizer& lm_tokenizer, const ClipText& clip_text,
@@ -11,14 +13,13 @@ ZeroCapStepTiming time_zerocap_steps(const Gpt2& lm, const Gpt2Tokenizer& lm_tok
     // A large end factor could stop every beam at step 0; keep the beams going.
     params.first_step_end_factor = std::max(params.first_step_end_factor, 1.0);
     ZeroCapGenerator generator(lm, lm_tokenizer, clip_text, clip_tokenizer, forbidden, params, speedups);
-    using Clock = std::chrono::steady_clock;
-    std::vector<Clock::time_point> ends;
+    std::vector<SteadyClock::time_point> ends;
     ZeroCapTrace trace;
-    trace.on_probs = [&](int, int, const torch::Tensor&) { ends.push_back(Clock::now()); };
+    trace.on_probs = [&](int, int, const torch::Tensor&) { ends.push_back(SteadyClock::now()); };
     generator.set_trace(trace);
     const auto unit = torch::nn::functional::normalize(image.to(torch::kFloat32).view({1, -1}),
                                                        torch::nn::functional::NormalizeFuncOptions().dim(1));
-    const auto start = Clock::now();
+    const auto start = SteadyClock::now();
     generator.generate(unit);
     ZeroCapStepTiming t;
     if (!ends.empty()) t.step0_seconds = std::chrono::duration<double>(ends[0] - start).count();
