@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -24,6 +23,7 @@
 #include "cluster/densecrf/densecrf.hpp"
 #include "cluster/prune.hpp"
 #include "cluster/ward.hpp"
+#include "core/cache_dir.hpp"
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
 #include "core/sha256.hpp"
@@ -65,13 +65,6 @@ constexpr int64_t kZeroCapPromptTokens = 3;
 constexpr int64_t kLabelStrings = 256;  // labels through all-mpnet-base-v2 (eval's label similarity)
 constexpr int64_t kClipTextBatch = 256;    // ClipText's default batch size (for the FLOP count)
 constexpr int64_t kVocabEncodeChunk = 512; // VocabCaptioner's strings per text-tower call
-
-fs::path default_cache_dir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    if (xdg && *xdg) return fs::path(xdg) / "zgseg" / "bench-models";
-    return fs::path(home && *home ? home : "/tmp") / ".cache" / "zgseg" / "bench-models";
-}
 
 // A VOC photo of the selftest data: an installed bundle's share/zgseg/selftest,
 // else the source tree the binary was built from (tests/data).
@@ -925,7 +918,7 @@ json run_bench(const BenchOptions& options) {
 
     json models = json::object();
     if (options.models.empty()) {
-        const fs::path root = (options.cache_dir.empty() ? default_cache_dir() : fs::path(options.cache_dir)) /
+        const fs::path root = (options.cache_dir.empty() ? cache_root() / "bench-models" : fs::path(options.cache_dir)) /
                               (options.model_size == ModelSize::Full ? "full" : "tiny");
         const auto start = SteadyClock::now();
         const auto created = ensure_random_models(root, options.model_size);

@@ -15,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/pipeline_options.hpp"
+#include "core/cache_dir.hpp"
 #include "core/model_dir.hpp"
 #include "core/timing.hpp"
 #include "eval/dataset.hpp"
@@ -49,10 +50,7 @@ struct EvalOptions {
 
 fs::path eval_cache_dir(const std::string& given) {
     if (!given.empty()) return given;
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    if (xdg && *xdg) return fs::path(xdg) / "zgseg" / "eval";
-    return fs::path(home && *home ? home : "/tmp") / ".cache" / "zgseg" / "eval";
+    return cache_root() / "eval";
 }
 
 void show_progress(const EvalOptions& o, size_t done, size_t total, const std::string& name) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <system_error>
 
+#include "core/cache_dir.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -77,8 +78,8 @@ ModelDirectory ModelDirectory::resolve(const std::string& cli_value) {
         dir.origin_ = "ZGSEG_MODELS";
         return dir;
     }
-    const char* home = std::getenv("HOME");
-    ModelDirectory dir(fs::path(home && *home ? home : "/tmp") / ".cache" / "zgseg" / "models");
+    // Not under $XDG_CACHE_HOME: the documented default (README "Models").
+    ModelDirectory dir(home_folder() / ".cache" / "zgseg" / "models");
     dir.origin_ = "default";
     return dir;
 }

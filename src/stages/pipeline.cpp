@@ -3,8 +3,8 @@
 
 #include <torch/torch.h>
 
-#include <cstdlib>
 
+#include "core/cache_dir.hpp"
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
 #include "core/timing.hpp"
@@ -37,13 +37,6 @@ torch::ScalarType choose_dtype(const std::string& precision, torch::Device devic
     if (precision == "fp32") return torch::kFloat32;
     if (!device.is_cuda()) throw UsageError("--precision " + precision + " needs --device cuda (CPU runs in fp32)");
     return precision == "fp16" ? torch::kFloat16 : torch::kBFloat16;
-}
-
-fs::path default_cache_dir() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    if (xdg && *xdg) return fs::path(xdg) / "zgseg";
-    return fs::path(home && *home ? home : "/tmp") / ".cache" / "zgseg";
 }
 
 std::vector<float> to_vector(const torch::Tensor& row) {
@@ -145,7 +138,7 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
     } else {
         const fs::path vocab = params.vocab.vocab_file.empty() ? bundled_models_dir() / "vocab" / "wordnet-nouns.txt"
                                                                : fs::path(params.vocab.vocab_file);
-        const fs::path cache = cache_dir.empty() ? default_cache_dir() / "vocab" : fs::path(cache_dir);
+        const fs::path cache = cache_dir.empty() ? cache_root() / "vocab" : fs::path(cache_dir);
         m.captioner = std::make_unique<VocabCaptioner>(*m.text_encoder, model_fingerprint(models.folder(kClip)), vocab,
                                                        cache, params.vocab.top_k);
     }
