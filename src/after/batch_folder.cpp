@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/json_bounded.hpp"
+#include "core/model_dir.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;

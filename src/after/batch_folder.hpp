@@ -52,8 +52,6 @@ nlohmann::json read_image_json(const BatchImage& image);
 // The CLIP model that made an image: its config.json sha256 as recorded in
 // NAME.json "models" ("" when not recorded).
 std::string recorded_clip_model(const nlohmann::json& doc);
-// The folder name of the CLIP model in the model directory and in "models".
-inline constexpr const char* kClipFolder = "clip-vit-large-patch14-336";
 
 // Throws zgseg::Error when `destination` is an input of the batch: outputs of
 // these commands never replace a file the batch wrote, even with --overwrite.

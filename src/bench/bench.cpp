@@ -55,10 +55,6 @@ namespace zgseg::bench {
 
 namespace {
 
-constexpr const char* kDino = "dino-vits8";
-constexpr const char* kClip = "clip-vit-large-patch14-336";
-constexpr const char* kGpt2 = "gpt2-medium";
-constexpr const char* kMpnet = "all-mpnet-base-v2";
 // "Image of a" is 3 GPT-2 tokens: ZeroCap's context at the last step of a
 // caption of T tokens is 3 + T − 1 tokens long.
 constexpr int64_t kZeroCapPromptTokens = 3;
@@ -150,36 +146,36 @@ struct Context {
         return *slot;
     }
     DinoVit& dino() {
-        return load(dino_net, kDino, [&] { return DinoVit::load(models.folder(kDino), device, torch::kFloat32); });
+        return load(dino_net, kDinoFolder, [&] { return DinoVit::load(models.folder(kDinoFolder), device, torch::kFloat32); });
     }
     ClipVision& clip_vision() {
-        return load(clip_vision_net, std::string(kClip) + " (vision)",
-                    [&] { return ClipVision::load(models.folder(kClip), device, torch::kFloat32); });
+        return load(clip_vision_net, std::string(kClipFolder) + " (vision)",
+                    [&] { return ClipVision::load(models.folder(kClipFolder), device, torch::kFloat32); });
     }
     ClipTextEncoder& text_encoder() {
-        load(clip_text_net, std::string(kClip) + " (text)",
-             [&] { return ClipText::load(models.folder(kClip), device, torch::kFloat32); });
+        load(clip_text_net, std::string(kClipFolder) + " (text)",
+             [&] { return ClipText::load(models.folder(kClipFolder), device, torch::kFloat32); });
         if (!clip_tokenizer)
-            clip_tokenizer = std::make_unique<ClipTokenizer>(models.file(kClip, "vocab.json"), models.file(kClip, "merges.txt"));
+            clip_tokenizer = std::make_unique<ClipTokenizer>(models.file(kClipFolder, "vocab.json"), models.file(kClipFolder, "merges.txt"));
         if (!text_encoder_) text_encoder_ = std::make_unique<ClipTextEncoder>(*clip_text_net, *clip_tokenizer);
         return *text_encoder_;
     }
     Gpt2& gpt2() {
-        return load(gpt2_net, kGpt2, [&] { return Gpt2::load(models.folder(kGpt2), device, torch::kFloat32); });
+        return load(gpt2_net, kGpt2Folder, [&] { return Gpt2::load(models.folder(kGpt2Folder), device, torch::kFloat32); });
     }
     SentenceEncoder& mpnet() {
-        return load(mpnet_net, kMpnet, [&] { return SentenceEncoder::load(models.folder(kMpnet), device, torch::kFloat32); });
+        return load(mpnet_net, kSbertFolder, [&] { return SentenceEncoder::load(models.folder(kSbertFolder), device, torch::kFloat32); });
     }
 
     flops::ClipVisionShape clip_shape() {
         auto& c = clip_vision();
-        auto json = ModelConfig::load(models.folder(kClip) / "config.json");
+        auto json = ModelConfig::load(models.folder(kClipFolder) / "config.json");
         const auto cfg = ClipConfig::from(json);
         return {{c.hidden_size(), cfg.vision.intermediate_size, c.num_blocks(), c.patch_size()}, c.grid_size(),
                 c.projection_dim()};
     }
     flops::TextShape clip_text_shape() {
-        auto json = ModelConfig::load(models.folder(kClip) / "config.json");
+        auto json = ModelConfig::load(models.folder(kClipFolder) / "config.json");
         const auto cfg = ClipConfig::from(json);
         return {cfg.text.hidden_size, cfg.text.intermediate_size, cfg.text.num_layers, cfg.projection_dim};
     }
@@ -210,9 +206,9 @@ void prepare_zerocap(Context& c) {
     c.gpt2();
     c.text_encoder();
     if (!c.gpt2_tokenizer)
-        c.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(c.models.file(kGpt2, "vocab.json"), c.models.file(kGpt2, "merges.txt"));
+        c.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(c.models.file(kGpt2Folder, "vocab.json"), c.models.file(kGpt2Folder, "merges.txt"));
     if (c.forbidden_tokens.empty())
-        c.forbidden_tokens = read_forbidden_tokens(c.models.file(kGpt2, "zerocap_forbidden_tokens.txt"));
+        c.forbidden_tokens = read_forbidden_tokens(c.models.file(kGpt2Folder, "zerocap_forbidden_tokens.txt"));
 }
 
 ZeroCapStepTiming run_zerocap_steps(Context& c, const ZeroCapParams& params, const ZeroCapSpeedups& speedups) {
@@ -401,7 +397,7 @@ std::vector<Row> make_rows() {
                     [](Context& c, int rep) {
                         // A fresh cache folder each time, so every repetition builds it.
                         c.captioner = std::make_unique<VocabCaptioner>(
-                            c.text_encoder(), model_fingerprint(c.models.folder(kClip)), c.vocab_slice,
+                            c.text_encoder(), model_fingerprint(c.models.folder(kClipFolder)), c.vocab_slice,
                             c.work.path / ("vocab-cache-" + std::to_string(rep)), 5);
                     },
                     [](Context& c) {
@@ -614,7 +610,7 @@ std::vector<Row> make_rows() {
     rows.push_back({"mpnet", "eval: all-mpnet-base-v2 on label strings", true, {},
                     [](Context& c) {
                         c.mpnet();
-                        const auto tokenizer = WordPieceTokenizer::from_folder(c.models.folder(kMpnet));
+                        const auto tokenizer = WordPieceTokenizer::from_folder(c.models.folder(kSbertFolder));
                         c.label_ids.clear();
                         for (int64_t i = 0; i < kLabelStrings; ++i) {
                             const auto ids = tokenizer.encode_truncated(c.vocabulary[static_cast<size_t>(i) % c.vocabulary.size()]);
@@ -625,7 +621,7 @@ std::vector<Row> make_rows() {
                     [](Context& c) {
                         int64_t longest = 0;
                         for (const auto& s : c.label_ids) longest = std::max<int64_t>(longest, static_cast<int64_t>(s.size()));
-                        const auto cfg = ModelConfig::load(c.models.folder(kMpnet) / "config.json").json();
+                        const auto cfg = ModelConfig::load(c.models.folder(kSbertFolder) / "config.json").json();
                         return flops::sentence_encoder({cfg.value("hidden_size", int64_t{0}),
                                                         cfg.value("intermediate_size", int64_t{0}),
                                                         cfg.value("num_hidden_layers", int64_t{0}), 0},
@@ -640,12 +636,12 @@ std::vector<Row> make_rows() {
 
 // The networks a stage loads.
 std::vector<std::string> networks_of(const std::string& row) {
-    if (row == "dino_keys" || row == "dino_keys_chunked") return {kDino};
-    if (row == "gpt2_iteration") return {kGpt2};
-    if (row == "zerocap_steps" || row == "zerocap_steps_reference") return {kGpt2, kClip};
-    if (row == "mpnet") return {kMpnet};
+    if (row == "dino_keys" || row == "dino_keys_chunked") return {kDinoFolder};
+    if (row == "gpt2_iteration") return {kGpt2Folder};
+    if (row == "zerocap_steps" || row == "zerocap_steps_reference") return {kGpt2Folder, kClipFolder};
+    if (row == "mpnet") return {kSbertFolder};
     if (row == "ward" || row == "prune" || row == "crf" || row == "merging" || row == "outputs") return {};
-    return {kClip};  // image (CLIP's input size), stages 2 and 3, the text tower
+    return {kClipFolder};  // image (CLIP's input size), stages 2 and 3, the text tower
 }
 
 double median(std::vector<double> v) {

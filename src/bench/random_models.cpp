@@ -120,7 +120,7 @@ Model dino(ModelSize size) {
     const bool full = size == ModelSize::Full;
     const int64_t C = full ? 384 : 32, I = full ? 1536 : 64, L = full ? 12 : 2, H = full ? 6 : 2;
     const int64_t image = 224, patch = 8, positions = 1 + (image / patch) * (image / patch);
-    Model m{"dino-vits8", {}, {}, {}, {}};
+    Model m{kDinoFolder, {}, {}, {}, {}};
     m.config = {{"architectures", {"ViTModel"}}, {"model_type", "vit"}, {"hidden_size", C},
                 {"num_hidden_layers", L}, {"num_attention_heads", H}, {"intermediate_size", I},
                 {"hidden_act", "gelu"}, {"image_size", image}, {"patch_size", patch}, {"num_channels", 3},
@@ -160,7 +160,7 @@ Model clip(ModelSize size) {
     const int64_t V = full ? 1024 : 64, VI = full ? 4096 : 128, VL = full ? 24 : 6, VH = full ? 16 : 2;
     const int64_t T = full ? 768 : 32, TI = full ? 3072 : 64, TL = full ? 12 : 2, TH = full ? 12 : 2;
     const int64_t P = full ? 768 : 32, image = 336, patch = 14, grid = image / patch, vocab = 49408, context = 77;
-    Model m{"clip-vit-large-patch14-336", {}, {}, {"vocab.json", "merges.txt"}, {}};
+    Model m{kClipFolder, {}, {}, {"vocab.json", "merges.txt"}, {}};
     // As openai/clip-vit-large-patch14-336's config: the old eos_token_id = 2 (pooling at the largest id).
     m.config = {{"architectures", {"CLIPModel"}},
                 {"model_type", "clip"},
@@ -196,7 +196,7 @@ Model gpt2(ModelSize size) {
     const bool full = size == ModelSize::Full;
     const int64_t C = full ? 1024 : 32, L = full ? 24 : 2, H = full ? 16 : 2, positions = full ? 1024 : 128;
     const int64_t vocab = 50257;
-    Model m{"gpt2-medium", {}, {}, {"vocab.json", "merges.txt"}, {}};
+    Model m{kGpt2Folder, {}, {}, {"vocab.json", "merges.txt"}, {}};
     m.config = {{"architectures", {"GPT2LMHeadModel"}}, {"model_type", "gpt2"}, {"vocab_size", vocab},
                 {"n_positions", positions}, {"n_ctx", positions}, {"n_embd", C}, {"n_layer", L}, {"n_head", H},
                 {"activation_function", "gelu_new"}, {"layer_norm_epsilon", 1e-5}, {"bos_token_id", 50256},
@@ -221,7 +221,7 @@ Model mpnet(ModelSize size) {
     const bool full = size == ModelSize::Full;
     const int64_t C = full ? 768 : 32, I = full ? 3072 : 64, L = full ? 12 : 2, H = full ? 12 : 2;
     const int64_t vocab = 30527, positions = 514;
-    Model m{"all-mpnet-base-v2",
+    Model m{kSbertFolder,
             {},
             {},
             {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",

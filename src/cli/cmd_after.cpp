@@ -89,16 +89,16 @@ int run_search(const SearchOptions& o) {
 
     // The query must be embedded by the model that made the batch.
     const auto models = ModelDirectory::resolve(o.common.models);
-    models.require({after::kClipFolder});
-    const std::string ours = sha256_file(models.folder(after::kClipFolder) / "config.json");
+    models.require({kClipFolder});
+    const std::string ours = sha256_file(models.folder(kClipFolder) / "config.json");
     if (!made_by.empty() && made_by != ours)
         throw Error(std::string(index ? "the index '" + index_file.string() + "'" : "the batch '" + o.out + "'") +
                     " was made by another CLIP model (config.json sha256 " + short_sha(made_by) + ") than '" +
-                    (models.folder(after::kClipFolder) / "config.json").string() + "' (" + short_sha(ours) +
+                    (models.folder(kClipFolder) / "config.json").string() + "' (" + short_sha(ours) +
                     "); pass --models with the model directory that made the batch");
     auto t = SteadyClock::now();
-    const auto query = clip_query_embedding(models.folder(after::kClipFolder), models.file(after::kClipFolder, "vocab.json"),
-                                            models.file(after::kClipFolder, "merges.txt"), o.query, o.common.device);
+    const auto query = clip_query_embedding(models.folder(kClipFolder), models.file(kClipFolder, "vocab.json"),
+                                            models.file(kClipFolder, "merges.txt"), o.query, o.common.device);
     spdlog::debug("query embedded in {:.3f} s", seconds_since(t));
     const size_t rows = index ? index->rows() : loaded.image_names.size();
     const size_t dim = index ? index->dim() : loaded.dim;

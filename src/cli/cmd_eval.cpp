@@ -34,9 +34,6 @@ namespace zgseg::cli {
 
 namespace {
 
-constexpr const char* kClipFolder = "clip-vit-large-patch14-336";
-constexpr const char* kSbertFolder = "all-mpnet-base-v2";
-
 struct EvalOptions {
     CommonOptions common;
     std::string dataset, data_dir, pred_dir, output_dir, reassign = "both", sbert_dir, classes_file, cache_dir;

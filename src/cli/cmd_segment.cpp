@@ -175,7 +175,7 @@ int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, const std::
     const fs::path out(o.out_dir);
     prepare_out_dir(out);
     const auto models = ModelDirectory::resolve(o.common.models);
-    models.require({"dino-vits8", "clip-vit-large-patch14-336"});  // fail before touching any image
+    models.require({kDinoFolder, kClipFolder});  // fail before touching any image
 
     RunSettings settings;
     settings.out_dir = out;

@@ -18,7 +18,7 @@ namespace {
 struct TokenizeOptions {
     CommonOptions common;
     std::string tokenizer;
-    std::string sbert_folder = "all-mpnet-base-v2";
+    std::string sbert_folder = kSbertFolder;
     std::string tokenizer_dir;
     bool jsonl = true;
     bool decode = false;
@@ -34,7 +34,7 @@ Action add_tokenize_command(CLI::App& app) {
     cmd->add_flag("--jsonl", o->jsonl, "Input and output are JSON lines (the only format)");
     cmd->add_flag("--decode", o->decode, "GPT-2 only: JSON id arrays in, JSON strings out");
     cmd->add_option("--sbert-model", o->sbert_folder, "Sentence-BERT folder name in the model directory")
-        ->check(CLI::IsMember({"all-mpnet-base-v2", "all-MiniLM-L6-v2"}));
+        ->check(CLI::IsMember({kSbertFolder, "all-MiniLM-L6-v2"}));
     cmd->add_option("--tokenizer-dir", o->tokenizer_dir, "Read the tokenizer files from this folder instead");
     cmd->add_option("--models", o->common.models, "Model directory (tokenizer files bundled with zgseg are the fallback)");
     add_logging_options(cmd, o->common);
@@ -44,8 +44,8 @@ Action add_tokenize_command(CLI::App& app) {
         std::filesystem::path dir = o->tokenizer_dir;
         if (dir.empty()) {
             const auto models = ModelDirectory::resolve(o->common.models);
-            const std::string folder = o->tokenizer == "gpt2"   ? "gpt2-medium"
-                                       : o->tokenizer == "clip" ? "clip-vit-large-patch14-336"
+            const std::string folder = o->tokenizer == "gpt2"   ? kGpt2Folder
+                                       : o->tokenizer == "clip" ? kClipFolder
                                                                 : o->sbert_folder;
             // The model folder when it has the files, else the bundled copy.
             dir = models.file(folder, o->tokenizer == "sbert" ? "vocab.txt" : "vocab.json").parent_path();
@@ -83,10 +83,10 @@ Action add_inspect_command(CLI::App& app) {
         r.device = o->common.device == "cuda" ? "cuda" : "cpu";
         if (r.model_dir.empty()) {
             const auto models = ModelDirectory::resolve(o->common.models);
-            const std::string folder = r.network == "dino"   ? "dino-vits8"
-                                       : r.network == "gpt2" ? "gpt2-medium"
-                                       : r.network == "sbert" ? "all-mpnet-base-v2"
-                                                              : "clip-vit-large-patch14-336";
+            const std::string folder = r.network == "dino"    ? kDinoFolder
+                                       : r.network == "gpt2"  ? kGpt2Folder
+                                       : r.network == "sbert" ? kSbertFolder
+                                                              : kClipFolder;
             models.require({folder});
             r.model_dir = models.folder(folder);
         }

@@ -400,7 +400,7 @@ private:
 
 nlohmann::json models_record(const ModelDirectory& models) {
     nlohmann::json j = {{"folder", models.root().string()}};
-    for (const char* net : {"dino-vits8", "clip-vit-large-patch14-336"}) {
+    for (const char* net : {kDinoFolder, kClipFolder}) {
         const auto config = models.folder(net) / "config.json";
         j[net] = {{"config_sha256", fs::exists(config) ? sha256_file(config) : ""}};
     }

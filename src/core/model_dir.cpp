@@ -14,11 +14,11 @@ namespace zgseg {
 
 const std::vector<ModelSpec>& default_model_specs() {
     static const std::vector<ModelSpec> specs = {
-        {"dino-vits8", "facebook/dino-vits8", {"config.json", "model.safetensors"}},
-        {"clip-vit-large-patch14-336", "openai/clip-vit-large-patch14-336",
+        {kDinoFolder, "facebook/dino-vits8", {"config.json", "model.safetensors"}},
+        {kClipFolder, "openai/clip-vit-large-patch14-336",
          {"config.json", "model.safetensors", "vocab.json", "merges.txt"}},
-        {"gpt2-medium", "openai-community/gpt2-medium", {"config.json", "model.safetensors", "vocab.json", "merges.txt"}},
-        {"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2",
+        {kGpt2Folder, "openai-community/gpt2-medium", {"config.json", "model.safetensors", "vocab.json", "merges.txt"}},
+        {kSbertFolder, "sentence-transformers/all-mpnet-base-v2",
          {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json", "modules.json",
           "1_Pooling/config.json"}},
     };

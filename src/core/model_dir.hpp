@@ -16,6 +16,13 @@
 
 namespace zgseg {
 
+// The default networks' folder names under the model directory: every file
+// that names a network uses these.
+inline constexpr const char* kDinoFolder = "dino-vits8";
+inline constexpr const char* kClipFolder = "clip-vit-large-patch14-336";
+inline constexpr const char* kGpt2Folder = "gpt2-medium";
+inline constexpr const char* kSbertFolder = "all-mpnet-base-v2";
+
 struct ModelSpec {
     std::string folder;                       // sub-folder name, e.g. "dino-vits8"
     std::string hub_repo;                     // Hugging Face repository

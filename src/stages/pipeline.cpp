@@ -29,10 +29,6 @@ namespace zgseg {
 
 namespace {
 
-constexpr const char* kDino = "dino-vits8";
-constexpr const char* kClip = "clip-vit-large-patch14-336";
-constexpr const char* kGpt2 = "gpt2-medium";
-
 torch::ScalarType choose_dtype(const std::string& precision, torch::Device device) {
     if (precision == "fp32") return torch::kFloat32;
     if (!device.is_cuda()) throw UsageError("--precision " + precision + " needs --device cuda (CPU runs in fp32)");
@@ -115,31 +111,31 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
     if (captioner != "zerocap" && captioner != "vocab")
         throw UsageError("--captioner must be auto, zerocap or vocab, not '" + captioner + "'");
     m.captioner_name = captioner;
-    if (captioner == "zerocap") models.require({kDino, kClip, kGpt2});
-    else models.require({kDino, kClip});
+    if (captioner == "zerocap") models.require({kDinoFolder, kClipFolder, kGpt2Folder});
+    else models.require({kDinoFolder, kClipFolder});
 
-    m.dino = std::make_unique<DinoVit>(DinoVit::load(models.folder(kDino), m.device, m.dtype));
-    m.clip_vision = std::make_unique<ClipVision>(ClipVision::load(models.folder(kClip), m.device, m.dtype));
-    m.clip_text = std::make_unique<ClipText>(ClipText::load(models.folder(kClip), m.device, m.dtype));
-    m.clip_tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer(models.file(kClip, "vocab.json"),
-                                                                     models.file(kClip, "merges.txt")));
+    m.dino = std::make_unique<DinoVit>(DinoVit::load(models.folder(kDinoFolder), m.device, m.dtype));
+    m.clip_vision = std::make_unique<ClipVision>(ClipVision::load(models.folder(kClipFolder), m.device, m.dtype));
+    m.clip_text = std::make_unique<ClipText>(ClipText::load(models.folder(kClipFolder), m.device, m.dtype));
+    m.clip_tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer(models.file(kClipFolder, "vocab.json"),
+                                                                     models.file(kClipFolder, "merges.txt")));
     m.text_encoder = std::make_unique<ClipTextEncoder>(*m.clip_text, *m.clip_tokenizer);
 
     if (captioner == "zerocap") {
         // GPT-2 stays float32 whatever --precision says: its past is optimised by gradient steps.
-        m.gpt2 = std::make_unique<Gpt2>(Gpt2::load(models.folder(kGpt2), m.device, torch::kFloat32));
-        m.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(models.file(kGpt2, "vocab.json"),
-                                                           models.file(kGpt2, "merges.txt"));
+        m.gpt2 = std::make_unique<Gpt2>(Gpt2::load(models.folder(kGpt2Folder), m.device, torch::kFloat32));
+        m.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(models.file(kGpt2Folder, "vocab.json"),
+                                                           models.file(kGpt2Folder, "merges.txt"));
         auto generator = std::make_unique<ZeroCapGenerator>(
             *m.gpt2, *m.gpt2_tokenizer, *m.clip_text, *m.clip_tokenizer,
-            read_forbidden_tokens(models.file(kGpt2, "zerocap_forbidden_tokens.txt")), params.zerocap,
+            read_forbidden_tokens(models.file(kGpt2Folder, "zerocap_forbidden_tokens.txt")), params.zerocap,
             ZeroCapSpeedups{CandidateTextOptions{}, params.zerocap.segments_per_batch});
         m.captioner = std::make_unique<ZeroCapCaptioner>(std::move(generator), *m.text_encoder);
     } else {
         const fs::path vocab = params.vocab.vocab_file.empty() ? bundled_models_dir() / "vocab" / "wordnet-nouns.txt"
                                                                : fs::path(params.vocab.vocab_file);
         const fs::path cache = cache_dir.empty() ? cache_root() / "vocab" : fs::path(cache_dir);
-        m.captioner = std::make_unique<VocabCaptioner>(*m.text_encoder, model_fingerprint(models.folder(kClip)), vocab,
+        m.captioner = std::make_unique<VocabCaptioner>(*m.text_encoder, model_fingerprint(models.folder(kClipFolder)), vocab,
                                                        cache, params.vocab.top_k);
     }
     log::info("captioner: " + m.captioner_name + ", device: " + p->device());
