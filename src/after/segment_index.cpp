@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 
 #include "after/ranking.hpp"
 #include "core/safetensors.hpp"
@@ -75,23 +74,6 @@ void check_same_model(std::string& model, const std::string& found, const std::s
     if (found != model)
         throw Error("'" + where + "' was made by another CLIP model (config sha256 " + found.substr(0, 12) + "…, other images " +
                     model.substr(0, 12) + "…): the batch mixes models; search each model's outputs apart");
-}
-
-// A tensor to stream into the file: name, dtype, shape, bytes written by `emit`.
-struct Part {
-    std::string name;
-    DType dtype;
-    std::vector<int64_t> shape;
-    std::function<void(std::FILE*)> emit;
-    size_t nbytes() const {
-        size_t n = dtype_size(dtype);
-        for (auto s : shape) n *= static_cast<size_t>(s);
-        return n;
-    }
-};
-
-void put(std::FILE* f, const void* data, size_t bytes) {
-    if (bytes && std::fwrite(data, 1, bytes, f) != bytes) throw Error("cannot write the index (disk full?)");
 }
 
 }  // namespace
@@ -242,53 +224,42 @@ IndexStats write_index(const BatchFolder& batch, const fs::path& destination, co
             label_offsets.push_back(static_cast<int64_t>(labels.size()));
         }
     }
-    const auto raw = [](const auto& v) {
-        return [&v](std::FILE* f) { put(f, v.data(), v.size() * sizeof(v[0])); };
-    };
     const auto m = static_cast<int64_t>(plans.size()), n = static_cast<int64_t>(stats.rows);
-    // 8-byte types first, so every tensor starts aligned for its type.
-    std::vector<Part> parts = {
-        {"image_stamps", DType::I64, {m, 4}, raw(stamps)},
-        {"image_rows", DType::I64, {m + 1}, raw(image_rows)},
-        {"image_name_offsets", DType::I64, {m + 1}, raw(name_offsets)},
-        {"label_offsets", DType::I64, {n + 1}, raw(label_offsets)},
-        {"segment_ids", DType::I32, {n}, raw(ids)},
-        {"embeddings", DType::F16, {n, static_cast<int64_t>(dim)},
-         [&](std::FILE* f) {
-             std::vector<float> rows;
-             std::vector<uint16_t> half;
-             for (const auto& p : plans) {
-                 if (p.reuse >= 0) {
-                     const size_t b = previous->image_row_begin(static_cast<size_t>(p.reuse));
-                     put(f, previous->embeddings() + b * dim, p.segments.ids.size() * dim * sizeof(uint16_t));
-                     continue;
-                 }
-                 rows.clear();
-                 append_rows(*p.image, p.segments.ids, dim, rows);
-                 half.resize(rows.size());
-                 std::transform(rows.begin(), rows.end(), half.begin(), float_to_half);
-                 put(f, half.data(), half.size() * sizeof(uint16_t));
-             }
-         }},
-        {"image_names", DType::U8, {static_cast<int64_t>(names.size())}, raw(names)},
-        {"labels", DType::U8, {static_cast<int64_t>(labels.size())}, raw(labels)},
+    // The header's keys sorted; the tensors streamed in this order, 8-byte
+    // types first, so every tensor starts aligned for its type.
+    SafetensorsWriter writer({{"format", kFormat}, {"version", kVersion}, {"clip_model", stats.clip_model},
+                              {"dim", std::to_string(dim)}},
+                             SafetensorsWriter::HeaderOrder::Sorted);
+    const auto raw = [](const auto& v) {
+        return [&v](const SafetensorsWriter::Sink& sink) { sink(v.data(), v.size() * sizeof(v[0])); };
     };
-    nlohmann::json header = nlohmann::json::object();
-    size_t offset = 0;
-    for (const auto& part : parts) {
-        header[part.name] = {{"dtype", dtype_name(part.dtype)}, {"shape", part.shape}, {"data_offsets", {offset, offset + part.nbytes()}}};
-        offset += part.nbytes();
-    }
-    header["__metadata__"] = {{"format", kFormat}, {"version", kVersion}, {"clip_model", stats.clip_model},
-                              {"dim", std::to_string(dim)}};
-    std::string text = header.dump();
-    text.append((8 - text.size() % 8) % 8, ' ');
+    writer.add("image_stamps", DType::I64, {m, 4}, raw(stamps));
+    writer.add("image_rows", DType::I64, {m + 1}, raw(image_rows));
+    writer.add("image_name_offsets", DType::I64, {m + 1}, raw(name_offsets));
+    writer.add("label_offsets", DType::I64, {n + 1}, raw(label_offsets));
+    writer.add("segment_ids", DType::I32, {n}, raw(ids));
+    writer.add("embeddings", DType::F16, {n, static_cast<int64_t>(dim)}, [&](const SafetensorsWriter::Sink& sink) {
+        std::vector<float> rows;
+        std::vector<uint16_t> half;
+        for (const auto& p : plans) {
+            if (p.reuse >= 0) {
+                const size_t b = previous->image_row_begin(static_cast<size_t>(p.reuse));
+                sink(previous->embeddings() + b * dim, p.segments.ids.size() * dim * sizeof(uint16_t));
+                continue;
+            }
+            rows.clear();
+            append_rows(*p.image, p.segments.ids, dim, rows);
+            half.resize(rows.size());
+            std::transform(rows.begin(), rows.end(), half.begin(), float_to_half);
+            sink(half.data(), half.size() * sizeof(uint16_t));
+        }
+    });
+    writer.add("image_names", DType::U8, {static_cast<int64_t>(names.size())}, raw(names));
+    writer.add("labels", DType::U8, {static_cast<int64_t>(labels.size())}, raw(labels));
     write_file_atomic(destination, /*overwrite=*/true, [&](std::FILE* f) {
-        uint8_t len[8];
-        for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xff);
-        put(f, len, 8);
-        put(f, text.data(), text.size());
-        for (const auto& part : parts) part.emit(f);
+        writer.write([f](const void* data, size_t bytes) {
+            if (std::fwrite(data, 1, bytes, f) != bytes) throw Error("cannot write the index (disk full?)");
+        });
     });
     return stats;
 }

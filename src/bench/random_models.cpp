@@ -8,6 +8,7 @@
 
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
+#include "core/safetensors.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -55,16 +56,13 @@ torch::Tensor make(const TensorSpec& t) {
 // memory), in name order, to a temporary name renamed into place at the end.
 void write_random_safetensors(const fs::path& file, Specs specs, uint64_t seed) {
     std::sort(specs.begin(), specs.end(), [](const TensorSpec& a, const TensorSpec& b) { return a.name < b.name; });
-    json header = {{"__metadata__", {{"format", "pt"}, {"zgseg", "random weights for benchmarking"}}}};
-    uint64_t offset = 0;
-    for (const auto& t : specs) {
-        uint64_t bytes = 4;
-        for (int64_t d : t.shape) bytes *= static_cast<uint64_t>(d);
-        header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
-        offset += bytes;
-    }
-    std::string text = header.dump();
-    text.resize((text.size() + 7) / 8 * 8, ' ');  // the data starts 8-byte aligned
+    SafetensorsWriter writer({{"format", "pt"}, {"zgseg", "random weights for benchmarking"}},
+                             SafetensorsWriter::HeaderOrder::Sorted);
+    for (const auto& t : specs)
+        writer.add(t.name, DType::F32, t.shape, [&t](const SafetensorsWriter::Sink& sink) {
+            const auto values = make(t).to(torch::kFloat32).contiguous();
+            sink(values.data_ptr(), values.nbytes());
+        });
 
     const fs::path tmp = file.string() + ".tmp";
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -73,17 +71,11 @@ void write_random_safetensors(const fs::path& file, Specs specs, uint64_t seed) 
                               "give another --cache-dir)");
     };
     check();
-    uint64_t length = text.size();
-    unsigned char le[8];
-    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(length >> (8 * i));
-    out.write(reinterpret_cast<const char*>(le), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
     torch::manual_seed(seed);
-    for (const auto& t : specs) {
-        const auto values = make(t).to(torch::kFloat32).contiguous();
-        out.write(static_cast<const char*>(values.data_ptr()), static_cast<std::streamsize>(values.nbytes()));
+    writer.write([&](const void* data, size_t bytes) {
+        out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
         check();
-    }
+    });
     out.close();
     check();
     std::error_code ec;

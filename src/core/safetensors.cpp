@@ -266,30 +266,4 @@ const TensorView* SafetensorsFile::find(const std::string& name) const {
     return (it != tensors_.end() && it->name == name) ? &*it : nullptr;
 }
 
-// ---- writer -------------------------------------------------------------------
-
-std::string serialize_safetensors(const std::vector<TensorView>& tensors,
-                                  const std::map<std::string, std::string>& metadata) {
-    nlohmann::ordered_json header = nlohmann::ordered_json::object();
-    if (!metadata.empty()) header["__metadata__"] = metadata;
-    uint64_t offset = 0;
-    for (const auto& t : tensors) {
-        if (t.name == "__metadata__" || header.contains(t.name))
-            throw Error("cannot write safetensors: duplicate or reserved tensor name '" + t.name + "'");
-        if (static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype) != t.nbytes)
-            throw Error("cannot write safetensors: tensor '" + t.name + "' byte size does not match its shape");
-        header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.nbytes}}};
-        offset += t.nbytes;
-    }
-    std::string header_text = header.dump();
-    header_text.append((8 - header_text.size() % 8) % 8, ' ');  // align the data area to 8 bytes
-    std::string out;
-    out.reserve(8 + header_text.size() + offset);
-    uint64_t n = header_text.size();
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-    out += header_text;
-    for (const auto& t : tensors) out.append(reinterpret_cast<const char*>(t.data), t.nbytes);
-    return out;
-}
-
 }  // namespace zgseg

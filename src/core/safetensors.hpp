@@ -14,8 +14,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +70,55 @@ private:
 
 // Largest header we accept (the real headers are well under 1 MB).
 constexpr uint64_t kMaxSafetensorsHeaderBytes = 100ull << 20;
+
+// The one safetensors writer (core/safetensors_writer.cpp): the per-image
+// embeddings, the search index and bench's random models go through it. It
+// streams: the header first, from each tensor's dtype and shape, then each
+// tensor's bytes in the order added, so no file needs to be in memory whole.
+class SafetensorsWriter {
+public:
+    // Receives the file's bytes in order, in pieces.
+    using Sink = std::function<void(const void* data, size_t bytes)>;
+    // Gives one tensor's bytes to the sink (in pieces of any size) when the data area is written.
+    using Fill = std::function<void(const Sink& sink)>;
+    // The header's key order: AsAdded writes "__metadata__" first, then the
+    // tensors as added, each entry as {dtype, shape, data_offsets}; Sorted
+    // sorts every object's keys ("__metadata__" where it sorts).
+    enum class HeaderOrder { AsAdded, Sorted };
+
+    explicit SafetensorsWriter(std::map<std::string, std::string> metadata = {},
+                               HeaderOrder order = HeaderOrder::AsAdded);
+
+    // A tensor in memory: `tensor.data` must stay valid until write(). Throws
+    // zgseg::Error when its byte size does not match its shape.
+    void add(const TensorView& tensor);
+    // A tensor whose bytes `fill` gives when the data area is written.
+    void add(const std::string& name, DType dtype, const std::vector<int64_t>& shape, Fill fill);
+    // Both throw zgseg::Error for a duplicate name or "__metadata__".
+
+    // The u64 header length and the header, padded with spaces to a multiple of 8.
+    std::string header() const;
+    // header(), then every tensor's bytes. Throws zgseg::Error when a tensor's
+    // `fill` gives more or fewer bytes than its shape needs.
+    void write(const Sink& sink) const;
+    // The whole file image (small files).
+    std::string bytes() const;
+
+    struct Entry {
+        std::string name;
+        DType dtype;
+        std::vector<int64_t> shape;
+        uint64_t nbytes;
+        Fill fill;
+    };
+
+private:
+    std::map<std::string, std::string> metadata_;
+    HeaderOrder order_;
+    std::vector<Entry> entries_;
+    std::set<std::string> names_;
+    uint64_t data_bytes_ = 0;
+};
 
 // Serialises tensors (in the given order) into a complete safetensors file image.
 // Names must be unique and valid UTF-8.

@@ -1,6 +1,6 @@
-// Safetensors reader: round trip against files written by the Python
-// `safetensors` library, and every malformed-file case rejected with a message
-// naming the problem.
+// Safetensors reader and writer: round trip against files written by the
+// Python `safetensors` library, every malformed-file case rejected with a
+// message naming the problem, and the writer's exact header text.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -88,6 +88,56 @@ TEST(Safetensors, WriterRoundTripsThroughReader) {
     EXPECT_EQ(std::memcmp(file.find("emb/1")->data, a, sizeof a), 0);
     EXPECT_EQ(std::memcmp(file.find("ids")->data, b, sizeof b), 0);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(file.find("emb/1")->data) % 8, 0u) << "data area is 8-byte aligned";
+}
+
+// The header's text in both key orders: the embeddings files keep the order
+// their tensors were added in; the search index and bench's random models sort
+// every key. Both must stay byte for byte as they are.
+TEST(Safetensors, WriterHeaderInBothKeyOrders) {
+    const float a[] = {1.f, 2.f};
+    const uint8_t u[] = {7};
+    const auto text = [&](zgseg::SafetensorsWriter::HeaderOrder order) {
+        zgseg::SafetensorsWriter writer({{"k", "v"}}, order);
+        writer.add({"z", zgseg::DType::F32, {2}, reinterpret_cast<const uint8_t*>(a), sizeof a});
+        writer.add({"a", zgseg::DType::U8, {1}, u, sizeof u});
+        const std::string header = writer.header();
+        EXPECT_EQ(header.size() % 8, 0u);
+        uint64_t n = 0;
+        for (int i = 7; i >= 0; --i) n = n << 8 | static_cast<uint8_t>(header[static_cast<size_t>(i)]);
+        EXPECT_EQ(n, header.size() - 8);
+        EXPECT_EQ(writer.bytes(), header + std::string(reinterpret_cast<const char*>(a), sizeof a) + "\x07");
+        return header.substr(8, header.find_last_not_of(' ') - 7);
+    };
+    EXPECT_EQ(text(zgseg::SafetensorsWriter::HeaderOrder::AsAdded),
+              R"({"__metadata__":{"k":"v"},"z":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+              R"("a":{"dtype":"U8","shape":[1],"data_offsets":[8,9]}})");
+    EXPECT_EQ(text(zgseg::SafetensorsWriter::HeaderOrder::Sorted),
+              R"({"__metadata__":{"k":"v"},"a":{"data_offsets":[8,9],"dtype":"U8","shape":[1]},)"
+              R"("z":{"data_offsets":[0,8],"dtype":"F32","shape":[2]}})");
+}
+
+TEST(Safetensors, WriterStreamsTensorsInPiecesAndChecksTheirSize) {
+    zgseg::SafetensorsWriter writer;
+    writer.add("ids", zgseg::DType::I32, {3}, [](const zgseg::SafetensorsWriter::Sink& sink) {
+        for (int32_t v : {4, 5, 6}) sink(&v, sizeof v);
+    });
+    std::string bytes;
+    writer.write([&](const void* data, size_t n) { bytes.append(static_cast<const char*>(data), n); });
+    EXPECT_EQ(bytes, writer.bytes());
+    TempDir dir;
+    write(dir.path / "s.safetensors", bytes);
+    const auto file = SafetensorsFile::open(dir.path / "s.safetensors");
+    ASSERT_NE(file.find("ids"), nullptr);
+    EXPECT_EQ(zgseg::element_as_double(*file.find("ids"), 2), 6.0);
+
+    zgseg::SafetensorsWriter short_tensor;
+    short_tensor.add("x", zgseg::DType::F32, {2}, [](const zgseg::SafetensorsWriter::Sink& sink) {
+        const float one = 1.f;
+        sink(&one, sizeof one);
+    });
+    EXPECT_THROW(short_tensor.bytes(), zgseg::Error);
+    EXPECT_THROW(short_tensor.add("x", zgseg::DType::F32, {1}, nullptr), zgseg::Error) << "duplicate name";
+    EXPECT_THROW(short_tensor.add("__metadata__", zgseg::DType::F32, {1}, nullptr), zgseg::Error);
 }
 
 TEST(Safetensors, RejectsEmptyFile) { expect_rejected("", "shorter than the 8-byte header length"); }
