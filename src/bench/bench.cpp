@@ -19,8 +19,6 @@
 #include "bench/flops.hpp"
 #include "bench/machine.hpp"
 #include "bench/process_memory.hpp"
-#include "cluster/densecrf/cluster_unary.hpp"
-#include "cluster/densecrf/densecrf.hpp"
 #include "cluster/prune.hpp"
 #include "cluster/ward.hpp"
 #include "core/cache_dir.hpp"
@@ -324,10 +322,8 @@ std::vector<Row> make_rows() {
 
     rows.push_back({"ward", "stage 1: Ward tree over all keys", true, {"dino_keys"}, nullptr,
                     [](Context& c, int) {
-                        WardOptions options;
-                        options.threads = std::max(1, torch::get_num_threads());
                         c.linkage = ward_linkage(c.descriptors.data_ptr<float>(), c.descriptors.size(0),
-                                                 c.descriptors.size(1), options, &c.ward_stats);
+                                                 c.descriptors.size(1), candidate_ward_options(), &c.ward_stats);
                     },
                     [](Context&) { return 0.0; },
                     [](Context& c) {
@@ -338,11 +334,8 @@ std::vector<Row> make_rows() {
 
     rows.push_back({"prune", "stage 1: top-down cut and cosine pruning", true, {"ward"}, nullptr,
                     [](Context& c, int) {
-                        PruneParams p;
-                        p.max_splits = c.candidate_params.max_splits;
-                        p.threshold = c.candidate_params.prune_threshold;
                         c.partition = prune_tree(c.linkage, c.descriptors.data_ptr<float>(), c.descriptors.size(0),
-                                                 c.descriptors.size(1), p);
+                                                 c.descriptors.size(1), candidate_prune_params(c.candidate_params));
                     },
                     [](Context&) { return 0.0; },
                     [](Context& c) { return std::to_string(c.partition.leaf_count()) + " leaves"; }, true});
@@ -350,34 +343,14 @@ std::vector<Row> make_rows() {
     rows.push_back(
         {"crf", "stage 1: DenseCRF on the resized image", true, {"prune"}, nullptr,
          [](Context& c, int) {
-             // As CandidateStage::run: the CRF over the leaves, then leaves it emptied are dropped.
-             const int k = static_cast<int>(c.partition.leaf_count());
-             const auto& p = c.candidate_params;
+             // As CandidateStage::run: the CRF over the leaves, then the leaves it emptied are dropped.
              std::vector<int32_t> labels(static_cast<size_t>(c.work_w) * c.work_h, 0);
-             if (k > 1) {
-                 const auto unary = densecrf::cluster_unary(c.descriptors.data_ptr<float>(), c.grid_rows, c.grid_cols,
-                                                            static_cast<int>(c.descriptors.size(1)),
-                                                            c.partition.leaf_centroids.data(), k, c.work_h, c.work_w);
-                 densecrf::CrfParams crf;
-                 crf.gaussian_sxy = p.crf_gaussian_sxy;
-                 crf.gaussian_compat = p.crf_gaussian_compat;
-                 crf.bilateral_sxy = p.crf_bilateral_sxy;
-                 crf.bilateral_srgb = p.crf_bilateral_srgb;
-                 crf.bilateral_compat = p.crf_bilateral_compat;
-                 crf.iterations = p.crf_iterations;
-                 labels = densecrf::dense_crf(unary.data(), k, c.work_rgb.data(), c.work_h, c.work_w, crf).labels;
-             }
-             std::vector<int64_t> pixels(static_cast<size_t>(k), 0);
-             for (int32_t l : labels) ++pixels[l];
-             std::vector<int32_t> index(static_cast<size_t>(k), -1);
-             c.leaf_heap_ids.clear();
-             for (int i = 0; i < k; ++i)
-                 if (pixels[i] > 0) {
-                     index[i] = static_cast<int32_t>(c.leaf_heap_ids.size());
-                     c.leaf_heap_ids.push_back(c.partition.leaf_heap_ids[i]);
-                 }
-             c.leaf_map.resize(labels.size());
-             for (size_t i = 0; i < labels.size(); ++i) c.leaf_map[i] = index[labels[i]];
+             if (c.partition.leaf_count() > 1)
+                 labels = crf_leaf_labels(c.descriptors, c.grid_rows, c.grid_cols, c.partition, c.work_rgb, c.work_w,
+                                          c.work_h, c.candidate_params);
+             auto kept = drop_empty_leaves(labels, c.partition.leaf_heap_ids);
+             c.leaf_map = std::move(kept.leaf_map);
+             c.leaf_heap_ids = std::move(kept.leaf_heap_ids);
          },
          [](Context&) { return 0.0; },
          [](Context& c) {

@@ -17,6 +17,55 @@ constexpr float kImageNetStd[3] = {0.229f, 0.224f, 0.225f};
 
 }  // namespace
 
+WardOptions candidate_ward_options() {
+    WardOptions options;
+    options.threads = std::max(1, torch::get_num_threads());
+    return options;
+}
+
+PruneParams candidate_prune_params(const CandidateParams& params) {
+    PruneParams p;
+    p.max_splits = params.max_splits;
+    p.threshold = params.prune_threshold;
+    return p;
+}
+
+std::vector<int32_t> crf_leaf_labels(const torch::Tensor& descriptors, int grid_rows, int grid_cols,
+                                     const PrunedPartition& partition, const std::vector<uint8_t>& work_rgb, int width,
+                                     int height, const CandidateParams& params) {
+    const int k = static_cast<int>(partition.leaf_count());
+    const auto unary = densecrf::cluster_unary(descriptors.data_ptr<float>(), grid_rows, grid_cols,
+                                               static_cast<int>(descriptors.size(1)), partition.leaf_centroids.data(),
+                                               k, height, width);
+    densecrf::CrfParams crf;
+    crf.gaussian_sxy = params.crf_gaussian_sxy;
+    crf.gaussian_compat = params.crf_gaussian_compat;
+    crf.bilateral_sxy = params.crf_bilateral_sxy;
+    crf.bilateral_srgb = params.crf_bilateral_srgb;
+    crf.bilateral_compat = params.crf_bilateral_compat;
+    crf.iterations = params.crf_iterations;
+    return densecrf::dense_crf(unary.data(), k, work_rgb.data(), height, width, crf).labels;
+}
+
+KeptLeaves drop_empty_leaves(const std::vector<int32_t>& labels, const std::vector<int64_t>& leaf_heap_ids) {
+    const size_t k = leaf_heap_ids.size();
+    std::vector<int64_t> pixels(k, 0);
+    for (int32_t l : labels) ++pixels[static_cast<size_t>(l)];
+    KeptLeaves kept;
+    std::vector<int32_t> new_index(k, -1);
+    for (size_t i = 0; i < k; ++i) {
+        if (pixels[i] == 0) {
+            ++kept.emptied;
+            continue;
+        }
+        new_index[i] = static_cast<int32_t>(kept.leaf_heap_ids.size());
+        kept.leaf_heap_ids.push_back(leaf_heap_ids[i]);
+    }
+    kept.leaf_map.resize(labels.size());
+    for (size_t i = 0; i < labels.size(); ++i) kept.leaf_map[i] = new_index[static_cast<size_t>(labels[i])];
+    return kept;
+}
+
 std::pair<int, int> shorter_side_resize(int width, int height, int size) {
     if (width <= height) return {size, static_cast<int>(static_cast<double>(size) * height / width)};
     return {static_cast<int>(static_cast<double>(size) * width / height), size};
@@ -59,32 +108,18 @@ Candidates CandidateStage::run(const uint8_t* rgb, int width, int height) const 
     out.timings["features"] = seconds_since(start);
 
     start = SteadyClock::now();
-    WardOptions ward_options;
-    ward_options.threads = std::max(1, torch::get_num_threads());  // the same result for any thread count
-    const auto merges = ward_linkage(desc.data_ptr<float>(), n, d, ward_options);
+    const auto merges = ward_linkage(desc.data_ptr<float>(), n, d, candidate_ward_options());
     out.timings["ward"] = seconds_since(start);
 
     start = SteadyClock::now();
-    PruneParams prune_params;
-    prune_params.max_splits = params_.max_splits;
-    prune_params.threshold = params_.prune_threshold;
-    const auto partition = prune_tree(merges, desc.data_ptr<float>(), n, d, prune_params);
+    const auto partition = prune_tree(merges, desc.data_ptr<float>(), n, d, candidate_prune_params(params_));
     out.timings["prune"] = seconds_since(start);
-    const int k = static_cast<int>(partition.leaf_heap_ids.size());
+    const int k = static_cast<int>(partition.leaf_count());
 
     start = SteadyClock::now();
     std::vector<int32_t> labels;
     if (params_.crf && k > 1) {
-        const auto unary = densecrf::cluster_unary(desc.data_ptr<float>(), out.grid_rows, out.grid_cols,
-                                                   static_cast<int>(d), partition.leaf_centroids.data(), k, h, w);
-        densecrf::CrfParams crf;
-        crf.gaussian_sxy = params_.crf_gaussian_sxy;
-        crf.gaussian_compat = params_.crf_gaussian_compat;
-        crf.bilateral_sxy = params_.crf_bilateral_sxy;
-        crf.bilateral_srgb = params_.crf_bilateral_srgb;
-        crf.bilateral_compat = params_.crf_bilateral_compat;
-        crf.iterations = params_.crf_iterations;
-        labels = densecrf::dense_crf(unary.data(), k, out.work_rgb.data(), h, w, crf).labels;
+        labels = crf_leaf_labels(desc, out.grid_rows, out.grid_cols, partition, out.work_rgb, w, h, params_);
     } else {
         // Without the CRF: the grid's leaf labels, upsampled (nearest) to the resized image.
         std::vector<float> grid(partition.leaf_of_cell.begin(), partition.leaf_of_cell.end());
@@ -93,23 +128,10 @@ Candidates CandidateStage::run(const uint8_t* rgb, int width, int height) const 
     }
     out.timings["crf"] = seconds_since(start);
 
-    // The CRF can empty a leaf. The reference then shifts later labels down
-    // and its tree ids fall out of step; we drop the empty leaf together with
-    // its heap id and renumber the rest in order, so every leaf index keeps
-    // its own heap id.
-    std::vector<int64_t> pixels(k, 0);
-    for (int32_t l : labels) ++pixels[l];
-    std::vector<int32_t> new_index(k, -1);
-    for (int i = 0; i < k; ++i) {
-        if (pixels[i] == 0) {
-            ++out.leaves_emptied_by_crf;
-            continue;
-        }
-        new_index[i] = static_cast<int32_t>(out.leaf_heap_ids.size());
-        out.leaf_heap_ids.push_back(partition.leaf_heap_ids[i]);
-    }
-    out.leaf_map.resize(labels.size());
-    for (size_t i = 0; i < labels.size(); ++i) out.leaf_map[i] = new_index[labels[i]];
+    auto kept = drop_empty_leaves(labels, partition.leaf_heap_ids);
+    out.leaf_map = std::move(kept.leaf_map);
+    out.leaf_heap_ids = std::move(kept.leaf_heap_ids);
+    out.leaves_emptied_by_crf = kept.emptied;
     return out;
 }
 

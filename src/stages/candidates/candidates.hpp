@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster/prune.hpp"
+#include "cluster/ward.hpp"
 #include "nets/vit.hpp"
 #include "zgseg/params.hpp"
 
@@ -31,6 +33,32 @@ struct Candidates {
 // The (width, height) torchvision's Resize(size) gives: shorter side = size,
 // longer side = int(size · longer / shorter).
 std::pair<int, int> shorter_side_resize(int width, int height, int size);
+
+// Stage 1's steps after the keys, as CandidateStage::run takes them (the
+// bench times each step on its own with the same functions).
+
+// The Ward options: every LibTorch thread for the k-NN search (any count
+// gives the same tree).
+WardOptions candidate_ward_options();
+PruneParams candidate_prune_params(const CandidateParams& params);
+
+// The DenseCRF over the partition's k > 1 leaves on the resized image:
+// unaries from the keys' similarity to each leaf centroid, the CRF kernels of
+// `params` → each pixel's leaf (height × width). descriptors: (rows·cols, C).
+std::vector<int32_t> crf_leaf_labels(const torch::Tensor& descriptors, int grid_rows, int grid_cols,
+                                     const PrunedPartition& partition, const std::vector<uint8_t>& work_rgb, int width,
+                                     int height, const CandidateParams& params);
+
+// The CRF can empty a leaf. The reference then shifts later labels down and
+// its tree ids fall out of step; this drops the empty leaf together with its
+// heap id and renumbers the rest in order, so every leaf index keeps its own
+// heap id. labels: each pixel's leaf in 0..K-1; leaf_heap_ids: K.
+struct KeptLeaves {
+    std::vector<int32_t> leaf_map;       // each pixel's leaf among the kept ones
+    std::vector<int64_t> leaf_heap_ids;  // the kept leaves' heap ids
+    int emptied = 0;                     // leaves dropped
+};
+KeptLeaves drop_empty_leaves(const std::vector<int32_t>& labels, const std::vector<int64_t>& leaf_heap_ids);
 
 class CandidateStage {
 public:
