@@ -16,6 +16,7 @@
 #include "core/model_dir.hpp"
 #include "io/atomic_file.hpp"
 #include "io/input_guard.hpp"
+#include "stages/captioning/captioners.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -117,28 +118,23 @@ std::vector<WorkItem> take_shard(const std::vector<WorkItem>& items, const Shard
 nlohmann::json params_json(const PipelineParams& p, const std::string& preset) {
     const auto& c = p.candidates;
     const auto& e = p.embedding;
-    const auto& z = p.zerocap;
-    return {{"preset", preset},
-            {"captioner", p.captioner},
-            {"device", p.device},
-            {"precision", p.precision},
-            {"seed", p.seed},
-            {"candidates", {{"dino_size", c.dino_size}, {"dino_stride", c.dino_stride}, {"max_splits", c.max_splits},
-                            {"prune_threshold", c.prune_threshold}, {"crf", c.crf}, {"crf_iterations", c.crf_iterations},
-                            {"crf_gaussian", {c.crf_gaussian_sxy, c.crf_gaussian_compat}},
-                            {"crf_bilateral", {c.crf_bilateral_sxy, c.crf_bilateral_srgb, c.crf_bilateral_compat}}}},
-            {"embedding", {{"masked_blocks", e.masked_blocks}, {"global_subtraction", e.global_subtraction},
-                           {"sigma2", e.sigma2}, {"saliency", e.saliency == Saliency::Outputs ? "outputs" : "probs"},
-                           {"crop_and_mask", e.crop_and_mask}}},
-            {"zerocap", {{"prompt", z.prompt}, {"beams", z.beam_size}, {"max_tokens", z.max_tokens},
-                         {"iterations", z.iterations}, {"step", z.step_size}, {"clip_scale", z.clip_scale},
-                         {"ce_scale", z.ce_scale}, {"fusion", z.fusion_factor}, {"candidates", z.clip_candidates},
-                         {"temperature", z.clip_temperature}, {"grad_power", z.grad_norm_power},
-                         {"end_factor", z.end_factor}, {"first_end_factor", z.first_step_end_factor},
-                         {"forbidden_factor", z.forbidden_factor}}},
-            {"vocab", {{"file", p.vocab.vocab_file}, {"top_k", p.vocab.top_k}}},
-            {"merge", {{"enabled", p.merge.enabled}, {"threshold", p.merge.threshold},
-                       {"image_weight", p.merge.image_weight}}}};
+    nlohmann::json j = {
+        {"preset", preset},
+        {"captioner", p.captioner},
+        {"device", p.device},
+        {"precision", p.precision},
+        {"seed", p.seed},
+        {"candidates", {{"dino_size", c.dino_size}, {"dino_stride", c.dino_stride}, {"max_splits", c.max_splits},
+                        {"prune_threshold", c.prune_threshold}, {"crf", c.crf}, {"crf_iterations", c.crf_iterations},
+                        {"crf_gaussian", {c.crf_gaussian_sxy, c.crf_gaussian_compat}},
+                        {"crf_bilateral", {c.crf_bilateral_sxy, c.crf_bilateral_srgb, c.crf_bilateral_compat}}}},
+        {"embedding", {{"masked_blocks", e.masked_blocks}, {"global_subtraction", e.global_subtraction},
+                       {"sigma2", e.sigma2}, {"saliency", e.saliency == Saliency::Outputs ? "outputs" : "probs"},
+                       {"crop_and_mask", e.crop_and_mask}}},
+        {"merge", {{"enabled", p.merge.enabled}, {"threshold", p.merge.threshold}, {"image_weight", p.merge.image_weight}}}};
+    // Every captioner's settings, whichever runs: "zerocap", "vocab".
+    for (const auto& captioner : captioners()) j[captioner.name] = captioner.parameters(p);
+    return j;
 }
 
 void prepare_out_dir(const fs::path& out) {

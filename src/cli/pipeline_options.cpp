@@ -1,5 +1,7 @@
 #include "cli/pipeline_options.hpp"
 
+#include "stages/captioning/captioners.hpp"
+
 namespace zgseg::cli {
 
 void add_pipeline_options(CLI::App* cmd, PipelineParams& p, std::string& preset) {
@@ -8,7 +10,7 @@ void add_pipeline_options(CLI::App* cmd, PipelineParams& p, std::string& preset)
         ->check(CLI::IsMember({"paper", "fast"}));
     cmd->add_option("--captioner", p.captioner,
                     "auto: ZeroCap on CUDA, vocabulary retrieval on CPU")
-        ->check(CLI::IsMember({"auto", "zerocap", "vocab"}));
+        ->check(CLI::IsMember(captioner_choices()));
     cmd->add_option("--precision", p.precision, "Network precision (fp16/bf16 only on CUDA)")
         ->check(CLI::IsMember({"fp32", "fp16", "bf16"}));
     cmd->add_option("--seed", p.seed, "Random seed (the pipeline is deterministic for a given seed)");

@@ -3,27 +3,21 @@
 
 #include <torch/torch.h>
 
-
-#include "core/cache_dir.hpp"
 #include "core/log.hpp"
 #include "core/model_dir.hpp"
 #include "core/timing.hpp"
 #include "io/resample.hpp"
 #include "nets/clip.hpp"
 #include "nets/device.hpp"
-#include "nets/gpt2.hpp"
 #include "nets/vit.hpp"
 #include "stages/candidates/candidates.hpp"
+#include "stages/captioning/captioner.hpp"
+#include "stages/captioning/captioners.hpp"
 #include "stages/captioning/clip_text_encoder.hpp"
-#include "stages/captioning/vocab_captioner.hpp"
-#include "stages/captioning/zerocap.hpp"
 #include "stages/embedding/segment_embedder.hpp"
 #include "stages/merging/merge_tree.hpp"
 #include "text/clip_tokenizer.hpp"
-#include "text/gpt2_tokenizer.hpp"
 #include "zgseg/error.hpp"
-
-namespace fs = std::filesystem;
 
 namespace zgseg {
 
@@ -51,10 +45,7 @@ struct Pipeline::Impl {
     std::unique_ptr<ClipText> clip_text;
     std::unique_ptr<ClipTokenizer> clip_tokenizer;
     std::unique_ptr<ClipTextEncoder> text_encoder;
-    std::unique_ptr<Gpt2> gpt2;  // ZeroCap only
-    std::unique_ptr<Gpt2Tokenizer> gpt2_tokenizer;
     std::unique_ptr<Captioner> captioner;
-    std::string captioner_name;
 
     // Stage 2 set-up for one image: CLIP's input from the original image; the
     // unmasked blocks run once (not needed by --crop-and-mask).
@@ -95,7 +86,7 @@ Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
 Pipeline::~Pipeline() = default;
 const PipelineParams& Pipeline::params() const { return impl_->params; }
 std::string Pipeline::device() const { return impl_->device.is_cuda() ? "cuda" : "cpu"; }
-std::string Pipeline::captioner() const { return impl_->captioner_name; }
+std::string Pipeline::captioner() const { return impl_->captioner->name(); }
 
 std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const PipelineParams& params,
                                          const std::string& cache_dir) {
@@ -105,14 +96,11 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
     m.device = device_from_flag(params.device);
     m.dtype = choose_dtype(params.precision, m.device);
 
-    // The captioner: ZeroCap (the paper's) on CUDA, the vocabulary captioner on CPU.
-    std::string captioner = params.captioner;
-    if (captioner == "auto") captioner = m.device.is_cuda() ? "zerocap" : "vocab";
-    if (captioner != "zerocap" && captioner != "vocab")
-        throw UsageError("--captioner must be auto, zerocap or vocab, not '" + captioner + "'");
-    m.captioner_name = captioner;
-    if (captioner == "zerocap") models.require({kDinoFolder, kClipFolder, kGpt2Folder});
-    else models.require({kDinoFolder, kClipFolder});
+    // The captioner: by name, or "auto" (ZeroCap, the paper's, on CUDA; the vocabulary captioner on CPU).
+    const CaptionerEntry& captioner = find_captioner(params.captioner, m.device.is_cuda());
+    std::vector<std::string> networks = {kDinoFolder, kClipFolder};
+    networks.insert(networks.end(), captioner.networks.begin(), captioner.networks.end());
+    models.require(networks);
 
     m.dino = std::make_unique<DinoVit>(DinoVit::load(models.folder(kDinoFolder), m.device, m.dtype));
     m.clip_vision = std::make_unique<ClipVision>(ClipVision::load(models.folder(kClipFolder), m.device, m.dtype));
@@ -120,25 +108,10 @@ std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const Pip
     m.clip_tokenizer = std::make_unique<ClipTokenizer>(ClipTokenizer(models.file(kClipFolder, "vocab.json"),
                                                                      models.file(kClipFolder, "merges.txt")));
     m.text_encoder = std::make_unique<ClipTextEncoder>(*m.clip_text, *m.clip_tokenizer);
-
-    if (captioner == "zerocap") {
-        // GPT-2 stays float32 whatever --precision says: its past is optimised by gradient steps.
-        m.gpt2 = std::make_unique<Gpt2>(Gpt2::load(models.folder(kGpt2Folder), m.device, torch::kFloat32));
-        m.gpt2_tokenizer = std::make_unique<Gpt2Tokenizer>(models.file(kGpt2Folder, "vocab.json"),
-                                                           models.file(kGpt2Folder, "merges.txt"));
-        auto generator = std::make_unique<ZeroCapGenerator>(
-            *m.gpt2, *m.gpt2_tokenizer, *m.clip_text, *m.clip_tokenizer,
-            read_forbidden_tokens(models.file(kGpt2Folder, "zerocap_forbidden_tokens.txt")), params.zerocap,
-            ZeroCapSpeedups{CandidateTextOptions{}, params.zerocap.segments_per_batch});
-        m.captioner = std::make_unique<ZeroCapCaptioner>(std::move(generator), *m.text_encoder);
-    } else {
-        const fs::path vocab = params.vocab.vocab_file.empty() ? bundled_models_dir() / "vocab" / "wordnet-nouns.txt"
-                                                               : fs::path(params.vocab.vocab_file);
-        const fs::path cache = cache_dir.empty() ? cache_root() / "vocab" : fs::path(cache_dir);
-        m.captioner = std::make_unique<VocabCaptioner>(*m.text_encoder, model_fingerprint(models.folder(kClipFolder)), vocab,
-                                                       cache, params.vocab.top_k);
-    }
-    log::info("captioner: " + m.captioner_name + ", device: " + p->device());
+    m.captioner = captioner.make({models, params, cache_dir, m.device, *m.clip_text, *m.clip_tokenizer, *m.text_encoder});
+    if (m.captioner->name() != captioner.name)
+        throw Error("internal: the captioner listed as '" + captioner.name + "' calls itself '" + m.captioner->name() + "'");
+    log::info("captioner: " + m.captioner->name() + ", device: " + p->device());
     return p;
 }
 
@@ -231,7 +204,7 @@ PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
     PipelineResult result;
     result.width = width;
     result.height = height;
-    result.captioner = m.captioner_name;
+    result.captioner = m.captioner->name();
     result.device = device();
     result.timings = image.timings_;
     result.work_width = candidates.work_width;
