@@ -10,6 +10,7 @@
 
 #include "core/json_bounded.hpp"
 #include "core/model_dir.hpp"
+#include "io/output_files.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -18,16 +19,12 @@ namespace zgseg::after {
 
 namespace {
 
-constexpr std::string_view kJson = ".json", kEmbeddings = ".embeddings.safetensors", kOverlay = ".overlay.jpg",
-                           kPng = ".png";
-
 bool ends_with(const std::string& s, std::string_view suffix) {
     return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool is_summary_name(const std::string& filename) {
-    return filename == "summary.json" ||
-           (filename.rfind("summary-shard-", 0) == 0 && ends_with(filename, kJson));
+    return filename == "summary.json" || (filename.rfind("summary-shard-", 0) == 0 && ends_with(filename, ".json"));
 }
 
 struct Found {
@@ -63,6 +60,9 @@ BatchFolder scan_batch(const fs::path& out) {
 
     // base (OUT-relative, no extension) → which of the image's files exist.
     std::map<std::string, Found> bases;
+    const std::string_view json = output_file(OutputKind::Json).suffix,
+                           embeddings = output_file(OutputKind::Embeddings).suffix,
+                           overlay = output_file(OutputKind::Overlay).suffix;
     const std::string root_prefix = (batch.root / "").native();  // ends with '/'
     fs::recursive_directory_iterator it(batch.root, fs::directory_options::skip_permission_denied, ec), end;
     if (ec) throw Error("cannot list the batch folder '" + out.string() + "': " + ec.message());
@@ -75,12 +75,12 @@ BatchFolder scan_batch(const fs::path& out) {
         const std::string rel = full.substr(std::min(full.size(), root_prefix.size()));
         if (it.depth() == 0 && is_summary_name(rel)) {
             batch.summaries.push_back(it->path());
-        } else if (ends_with(rel, kEmbeddings)) {
-            bases[rel.substr(0, rel.size() - kEmbeddings.size())].embeddings = true;
-        } else if (ends_with(rel, kOverlay)) {
-            bases[rel.substr(0, rel.size() - kOverlay.size())].overlay = true;
-        } else if (ends_with(rel, kJson)) {
-            bases[rel.substr(0, rel.size() - kJson.size())].json = true;
+        } else if (ends_with(rel, embeddings)) {
+            bases[rel.substr(0, rel.size() - embeddings.size())].embeddings = true;
+        } else if (ends_with(rel, overlay)) {
+            bases[rel.substr(0, rel.size() - overlay.size())].overlay = true;
+        } else if (ends_with(rel, json)) {
+            bases[rel.substr(0, rel.size() - json.size())].json = true;
         }
     }
     for (const auto& [name, found] : bases) {
@@ -89,12 +89,13 @@ BatchFolder scan_batch(const fs::path& out) {
         if (!found.json)
             throw Error("image '" + name + "' in '" + out.string() + "' is half-written: '" + base.string() +
                         ".json' is missing; finish it with zgseg batch SRC -o OUT --resume, or delete its files");
+        const OutputPaths paths(base);
         BatchImage image;
         image.name = name;
-        image.json = base.string() + std::string(kJson);
-        image.embeddings = base.string() + std::string(kEmbeddings);
-        image.overlay = base.string() + std::string(kOverlay);
-        image.label_map = base.string() + std::string(kPng);
+        image.json = paths.json();
+        image.embeddings = paths.of(OutputKind::Embeddings);
+        image.overlay = paths.of(OutputKind::Overlay);
+        image.label_map = paths.of(OutputKind::LabelMap);
         batch.images.push_back(std::move(image));
     }
     // Two stat() calls an image decide whether a search index is fresh; on

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "io/input_guard.hpp"
+#include "io/output_files.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -25,23 +26,24 @@ bool is_image_name(const fs::path& p) {
 
 std::string strip_extension(const fs::path& p) { return (p.parent_path() / p.stem()).string(); }
 
-// A label map NAME.png or overlay NAME.overlay.jpg that zgseg wrote: NAME.json
-// and NAME.embeddings.safetensors lie beside it. A batch over a folder that
-// also holds its outputs (-o inside the source) must not take them for photos.
+// An image file zgseg wrote (io/output_files.hpp: the label map NAME.png, the
+// overlay NAME.overlay.jpg): the outputs that are not images lie beside it
+// (NAME.json, NAME.embeddings.safetensors). A batch over a folder that also
+// holds its outputs (-o inside the source) must not take them for photos.
 bool is_zgseg_output(const fs::path& p) {
     const std::string file = p.filename().string();
-    std::string base;
-    const std::string overlay = ".overlay.jpg";
-    if (file.size() > overlay.size() && file.compare(file.size() - overlay.size(), overlay.size(), overlay) == 0)
-        base = file.substr(0, file.size() - overlay.size());
-    else if (p.extension() == ".png")
-        base = p.stem().string();
-    else
-        return false;
-    std::error_code ec;
-    const fs::path folder = p.parent_path();
-    return fs::is_regular_file(folder / (base + ".json"), ec) &&
-           fs::is_regular_file(folder / (base + ".embeddings.safetensors"), ec);
+    for (const auto& output : output_files()) {
+        const std::string suffix = output.suffix;
+        if (!output.image || file.size() <= suffix.size() ||
+            file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
+            continue;
+        const OutputPaths siblings(p.parent_path() / file.substr(0, file.size() - suffix.size()));
+        std::error_code ec;
+        return std::all_of(output_files().begin(), output_files().end(), [&](const OutputFile& other) {
+            return other.image || fs::is_regular_file(siblings.of(other.kind), ec);
+        });
+    }
+    return false;
 }
 
 }  // namespace

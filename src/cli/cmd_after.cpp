@@ -18,6 +18,7 @@
 #include "core/sha256.hpp"
 #include "core/timing.hpp"
 #include "io/atomic_file.hpp"
+#include "io/output_files.hpp"
 #include "reassign/class_matcher.hpp"
 #include "reassign/query_encoder.hpp"
 #include "zgseg/error.hpp"
@@ -124,7 +125,7 @@ int run_search(const SearchOptions& o) {
         const int id = index ? index->segment_id(row) : loaded.segment_ids[row];
         const std::string label = index ? index->label(row) : loaded.labels[row];
         results.push_back({{"rank", r + 1}, {"score", best[r].score}, {"image", image}, {"segment_id", id},
-                           {"label", label}, {"json", (batch.root / (image + ".json")).string()}});
+                           {"label", label}, {"json", output_paths(batch.root / image).json().string()}});
     }
     if (o.json) {
         std::cout << nlohmann::json({{"query", o.query}, {"prompt", eval::class_prompt(o.query)},

@@ -161,7 +161,7 @@ int run_eval(CLI::App* cmd, EvalOptions& o) {
     for (const auto& name : names) {
         protect_input(data / "SegmentationClass" / (name + ".png"));
         if (score_predictions)
-            for (const auto& p : {output_paths(pred / name).json, output_paths(pred / name).png})
+            for (const auto& p : {output_paths(pred / name).json(), output_paths(pred / name).of(OutputKind::LabelMap)})
                 protect_input(p);
     }
     for (const char* f : {"eval.json", "eval.csv"}) refuse_output_over_input(output / f);

@@ -6,6 +6,7 @@
 // ("input", "models", "parameters"); `--check` runs the full --resume check.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -107,7 +108,7 @@ int run_status(const StatusOptions& o) {
         const std::string input = item.input.string();
         const fs::path base = out / item.name;
         const auto paths = output_paths(base);
-        if (fs::is_regular_file(paths.json, ec)) {
+        if (fs::is_regular_file(paths.json(), ec)) {
             if (o.check) {
                 const OutputCheck c = check_outputs(base, item.input, {facts.parameters, facts.models});
                 if (c.complete()) done.push_back(input);
@@ -116,12 +117,12 @@ int run_status(const StatusOptions& o) {
                 continue;
             }
             try {
-                const auto head = read_output_head(paths.json);
+                const auto head = read_output_head(paths.json());
                 const bool same = !know_settings || (head.value("parameters", nlohmann::json()) == facts.parameters &&
                                                      same_models(head.value("models", nlohmann::json()), facts.models));
                 (same ? done : other).push_back(input);
             } catch (const Error& e) {
-                damaged.push_back({{"input", input}, {"file", paths.json.string()}, {"problem", e.what()}});
+                damaged.push_back({{"input", input}, {"file", paths.json().string()}, {"problem", e.what()}});
             }
             continue;
         }
@@ -129,7 +130,9 @@ int run_status(const StatusOptions& o) {
             failed.push_back({{"input", input}, {"error", f->second}});
         else if (auto i = facts.interrupted.find(input); i != facts.interrupted.end())
             interrupted.push_back({{"input", input}, {"stopped_by", i->second}});
-        else if (fs::exists(paths.png, ec) || fs::exists(paths.embeddings, ec) || fs::exists(paths.overlay, ec))
+        else if (std::any_of(output_files().begin(), output_files().end(), [&](const OutputFile& f) {
+                     return f.kind != OutputKind::Json && fs::exists(paths.of(f.kind), ec);
+                 }))
             incomplete.push_back(input);  // files without NAME.json: a run killed mid-write (SIGKILL)
         else
             not_started.push_back(input);

@@ -151,9 +151,8 @@ private:
         const fs::path base = settings_.out_dir / item.name;
         if (!names_.insert(item.name).second)
             throw Error("another input already writes '" + base.string() + ".*'; rename one of them");
-        const auto paths = output_paths(base);
-        for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
-            refuse_output_over_input(p);  // whatever --overwrite / --resume say
+        const auto paths = output_paths(base).all();
+        for (const auto& p : paths) refuse_output_over_input(p);  // whatever --overwrite / --resume say
         if (settings_.resume) {
             const OutputCheck check = check_outputs(base, item.input, {settings_.parameters_json, models_json_});
             switch (check.verdict) {
@@ -170,7 +169,7 @@ private:
             }
         }
         if (!settings_.overwrite && !settings_.resume)
-            for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
+            for (const auto& p : paths)
                 if (fs::exists(p)) throw Error("output '" + p.string() + "' already exists; pass --overwrite to replace it");
         return true;
     }
@@ -251,11 +250,11 @@ private:
             ctx.overwrite = settings_.overwrite || settings_.resume;  // --resume redoes incomplete outputs
             fs::create_directories(base.parent_path());
             {
-                // The four files are one result: a stop while they are written
+                // The outputs are one result: a stop while they are written
                 // removes those already in place. A redone image loses its old
                 // NAME.json first, so until the new one lands it reads as unfinished.
-                OutputGroup group(output_paths(base).json);
-                if (ctx.overwrite) fs::remove(output_paths(base).json);
+                OutputGroup group(output_paths(base).json());
+                if (ctx.overwrite) fs::remove(output_paths(base).json());
                 write_outputs(base, at_original, f.image.rgb, ctx);
             }
             const auto segments = std::count_if(f.result.nodes.begin(), f.result.nodes.end(),

@@ -8,6 +8,7 @@
 #include "core/json_bounded.hpp"
 #include "core/safetensors.hpp"
 #include "io/label_png.hpp"
+#include "io/output_files.hpp"
 #include "zgseg/error.hpp"
 
 namespace fs = std::filesystem;
@@ -16,7 +17,7 @@ namespace zgseg::eval {
 
 std::optional<Prediction> read_prediction(const fs::path& out_dir, const std::string& name, bool with_label_map) {
     Prediction p;
-    p.json_path = out_dir / (name + ".json");
+    p.json_path = output_paths(out_dir / name).json();
     std::error_code ec;
     if (!fs::exists(p.json_path, ec)) return std::nullopt;
     const std::string where = "prediction '" + p.json_path.string() + "'";
@@ -52,17 +53,18 @@ std::optional<Prediction> read_prediction(const fs::path& out_dir, const std::st
         p.segments.push_back(std::move(seg));
     }
 
-    // Sibling files: the names the JSON gives, else NAME.png / NAME.embeddings.safetensors.
-    auto sibling = [&](const char* key, const std::string& fallback) {
+    // Sibling files: the names the JSON gives, else zgseg's own (NAME.png, NAME.embeddings.safetensors).
+    auto sibling = [&](OutputKind kind) {
+        const char* key = output_file(kind).json_key;
         if (j.contains("files") && j["files"].is_object() && j["files"].contains(key) && j["files"][key].is_string()) {
             const fs::path given = j["files"][key].get<std::string>();
             if (given.has_filename() && given.filename() == given) return out_dir / given;  // no path tricks
         }
-        return out_dir / fallback;
+        return output_paths(out_dir / name).of(kind);
     };
-    p.embeddings_path = sibling("embeddings", name + ".embeddings.safetensors");
+    p.embeddings_path = sibling(OutputKind::Embeddings);
     if (!with_label_map) return p;
-    const fs::path png = sibling("label_map", name + ".png");
+    const fs::path png = sibling(OutputKind::LabelMap);
     if (!fs::exists(png, ec)) throw Error(where + ": its label map '" + png.string() + "' is missing");
     try {
         p.label_map = read_label_png(png);

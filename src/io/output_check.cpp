@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "core/json_bounded.hpp"
@@ -194,6 +195,46 @@ std::string output_json_problem(const nlohmann::json& doc) {
     return "";
 }
 
+namespace {
+
+// A file that failed its check, and how.
+struct Problem {
+    fs::path file;
+    std::string what;
+};
+
+// The whole-file check of one output against what NAME.json (`doc`, already
+// checked) says; NAME.json's own checks come first, in check_outputs.
+std::optional<Problem> file_problem(OutputKind kind, const OutputPaths& paths, const nlohmann::json& doc) {
+    const fs::path path = paths.of(kind);
+    std::string what;
+    switch (kind) {
+        case OutputKind::Json:
+            return std::nullopt;
+        case OutputKind::LabelMap:
+            what = png_problem(path, doc.at("input").at("width").get<int64_t>(),
+                               doc.at("input").at("height").get<int64_t>());
+            break;
+        case OutputKind::Embeddings: {
+            std::vector<std::string> names;
+            try {
+                names = named_tensors(doc);
+            } catch (const std::exception&) {
+                return Problem{paths.json(), "has an embedding key that is not a string"};
+            }
+            what = safetensors_problem(path, names);
+            break;
+        }
+        case OutputKind::Overlay:
+            what = jpeg_problem(path);
+            break;
+    }
+    if (what.empty()) return std::nullopt;
+    return Problem{path, what};
+}
+
+}  // namespace
+
 OutputCheck check_outputs(const fs::path& base, const fs::path& input, const ExpectedRun& expected) {
     const auto paths = output_paths(base);
     OutputCheck check;
@@ -204,19 +245,19 @@ OutputCheck check_outputs(const fs::path& base, const fs::path& input, const Exp
         return check;
     };
     std::error_code ec;
-    if (!fs::exists(paths.json, ec)) return failed(OutputCheck::Verdict::Missing, paths.json, "missing");
+    if (!fs::exists(paths.json(), ec)) return failed(OutputCheck::Verdict::Missing, paths.json(), "missing");
 
     // NAME.json: whole, the schema's fields, this input, this run's settings.
     nlohmann::json doc;
     try {
-        std::ifstream in(paths.json, std::ios::binary);
-        if (!in) return failed(OutputCheck::Verdict::Invalid, paths.json, "cannot be read");
+        std::ifstream in(paths.json(), std::ios::binary);
+        if (!in) return failed(OutputCheck::Verdict::Invalid, paths.json(), "cannot be read");
         doc = parse_bounded_json(in);
     } catch (const std::exception&) {
-        return failed(OutputCheck::Verdict::Invalid, paths.json, "is not valid JSON (truncated?)");
+        return failed(OutputCheck::Verdict::Invalid, paths.json(), "is not valid JSON (truncated?)");
     }
     if (auto problem = output_json_problem(doc); !problem.empty())
-        return failed(OutputCheck::Verdict::Invalid, paths.json, problem);
+        return failed(OutputCheck::Verdict::Invalid, paths.json(), problem);
     const auto& recorded = doc.at("input");
     const InputStamp now = input_stamp(input);
     const bool same_stamp = recorded.contains("size_bytes") && recorded.contains("mtime_ns") &&
@@ -229,32 +270,23 @@ OutputCheck check_outputs(const fs::path& base, const fs::path& input, const Exp
         } catch (const std::exception&) {
         }
         if (sha != recorded.at("sha256"))
-            return failed(OutputCheck::Verdict::Invalid, paths.json,
+            return failed(OutputCheck::Verdict::Invalid, paths.json(),
                           "was made from another version of the input '" + input.string() + "' (its SHA-256 differs)");
     }
 
-    // The other three files: whole, and what NAME.json says they are.
-    for (const auto& p : {paths.png, paths.embeddings, paths.overlay})
-        if (!fs::is_regular_file(p, ec)) return failed(OutputCheck::Verdict::Invalid, p, "is missing");
-    if (auto problem = png_problem(paths.png, recorded.at("width").get<int64_t>(), recorded.at("height").get<int64_t>());
-        !problem.empty())
-        return failed(OutputCheck::Verdict::Invalid, paths.png, problem);
-    std::vector<std::string> names;
-    try {
-        names = named_tensors(doc);
-    } catch (const std::exception&) {
-        return failed(OutputCheck::Verdict::Invalid, paths.json, "has an embedding key that is not a string");
-    }
-    if (auto problem = safetensors_problem(paths.embeddings, names); !problem.empty())
-        return failed(OutputCheck::Verdict::Invalid, paths.embeddings, problem);
-    if (auto problem = jpeg_problem(paths.overlay); !problem.empty())
-        return failed(OutputCheck::Verdict::Invalid, paths.overlay, problem);
+    // The other files: all there, then each whole and what NAME.json says it is.
+    for (const auto& f : output_files())
+        if (f.kind != OutputKind::Json && !fs::is_regular_file(paths.of(f.kind), ec))
+            return failed(OutputCheck::Verdict::Invalid, paths.of(f.kind), "is missing");
+    for (const auto& f : output_files())
+        if (const auto problem = file_problem(f.kind, paths, doc))
+            return failed(OutputCheck::Verdict::Invalid, problem->file, problem->what);
 
     // Whole; made the way this run would make it?
     if (doc.at("parameters") != expected.parameters)
-        return failed(OutputCheck::Verdict::OtherSettings, paths.json, "was made with other parameters");
+        return failed(OutputCheck::Verdict::OtherSettings, paths.json(), "was made with other parameters");
     if (!same_models(doc.at("models"), expected.models))
-        return failed(OutputCheck::Verdict::OtherSettings, paths.json, "was made with other models");
+        return failed(OutputCheck::Verdict::OtherSettings, paths.json(), "was made with other models");
     check.verdict = OutputCheck::Verdict::Complete;
     return check;
 }

@@ -1,5 +1,5 @@
 // What `batch --resume` checks before it counts an image complete (README
-// "Resume"): each of the four outputs is whole and belongs to this run.
+// "Resume"): each output (io/output_files.hpp) is whole and belongs to this run.
 //
 //   NAME.json                    parses; the schema's required fields; made from
 //                                the input as it is now (size + mtime recorded in

@@ -13,11 +13,6 @@ namespace fs = std::filesystem;
 
 namespace zgseg {
 
-OutputPaths output_paths(const fs::path& base) {
-    const std::string b = base.string();
-    return {b + ".png", b + ".json", b + ".embeddings.safetensors", b + ".overlay.jpg"};
-}
-
 CocoRle rle_of_upsampled_label(const cv::Mat& labels, int id, int width, int height) {
     CocoRle rle;
     rle.width = width;
@@ -74,52 +69,57 @@ nlohmann::json node_json(const Node& node, const cv::Mat& labels, int width, int
     return j;
 }
 
-}  // namespace
+// What the writers read: the result, its label map at the working resolution
+// (work_height × work_width, CV_32S segment ids), the photo, the run's context.
+struct ImageOutput {
+    const PipelineResult& result;
+    const cv::Mat& labels;
+    const cv::Mat& rgb;
+    const OutputContext& context;
+    const OutputPaths& paths;
+};
 
-void write_outputs(const fs::path& base, const PipelineResult& result, const cv::Mat& rgb,
-                   const OutputContext& context) {
-    const auto paths = output_paths(base);
-    // Refuse up front when any output exists (nothing half-replaced).
-    if (!context.overwrite)
-        for (const auto& p : {paths.png, paths.json, paths.embeddings, paths.overlay})
-            if (fs::exists(p))
-                throw Error("output '" + p.string() + "' already exists; pass --overwrite to replace it (or --resume in batch)");
+// NAME.png: the label map at the original size.
+void write_label_map(const fs::path& path, const ImageOutput& o) {
+    write_label_png(path, o.labels, cv::Size(o.result.width, o.result.height), o.context.overwrite);
+}
 
-    const cv::Mat labels(result.work_height, result.work_width, CV_32S, const_cast<int32_t*>(result.label_map.data()));
-
-    // 1. Label map at the original size.
-    write_label_png(paths.png, labels, cv::Size(result.width, result.height), context.overwrite);
-
-    // 2. Embeddings.
+// NAME.embeddings.safetensors: every key NAME.json names is in the file (an
+// empty embedding as shape [0]): --resume checks that they are all there.
+void write_embeddings(const fs::path& path, const ImageOutput& o) {
     std::vector<std::vector<float>> keep;
     std::vector<TensorView> views;
-    // Every key NAME.json names is in the file (an empty embedding as shape [0]):
-    // --resume checks that they are all there.
     auto add = [&](const std::string& name, const std::vector<float>& v) {
         keep.push_back(v);
         views.push_back({name, DType::F32, {static_cast<int64_t>(v.size())},
                          reinterpret_cast<const uint8_t*>(keep.back().data()), v.size() * sizeof(float)});
     };
-    keep.reserve(result.nodes.size() * 2 + 2);
-    for (const auto& node : result.nodes) {
+    keep.reserve(o.result.nodes.size() * 2 + 2);
+    for (const auto& node : o.result.nodes) {
         if (node.final) {
             add("segment/" + std::to_string(node.segment_id) + "/image", node.embedding);
             add("segment/" + std::to_string(node.segment_id) + "/text", node.caption.text_embedding);
-        } else if (context.save_tree) {
+        } else if (o.context.save_tree) {
             add("node/" + std::to_string(node.heap_id) + "/image", node.embedding);
             add("node/" + std::to_string(node.heap_id) + "/text", node.caption.text_embedding);
         }
     }
-    write_file_atomic(paths.embeddings, serialize_safetensors(views, {{"schema_version", std::to_string(kOutputSchemaVersion)}}),
-                      context.overwrite);
+    write_file_atomic(path, serialize_safetensors(views, {{"schema_version", std::to_string(kOutputSchemaVersion)}}),
+                      o.context.overwrite);
+}
 
-    // 3. Overlay.
+// NAME.overlay.jpg: the photo with the final segments' colours, outlines and labels.
+void write_overlay(const fs::path& path, const ImageOutput& o) {
     std::vector<OverlaySegment> segments;
-    for (const auto& node : result.nodes)
+    for (const auto& node : o.result.nodes)
         if (node.final) segments.push_back({node.segment_id, node.caption.label});
-    write_overlay_jpeg(paths.overlay, render_overlay(rgb, labels, segments), context.overwrite);
+    write_overlay_jpeg(path, render_overlay(o.rgb, o.labels, segments), o.context.overwrite);
+}
 
-    // 4. The JSON, last.
+// NAME.json: the description (schema/zgseg-output.schema.json).
+void write_json(const fs::path& path, const ImageOutput& o) {
+    const auto& result = o.result;
+    const auto& context = o.context;
     nlohmann::json j;
     j["schema_version"] = kOutputSchemaVersion;
     j["zgseg_version"] = ZGSEG_VERSION;
@@ -135,16 +135,16 @@ void write_outputs(const fs::path& base, const PipelineResult& result, const cv:
     j["captioner"] = result.captioner;
     j["timings_seconds"] = result.timings;
     j["work_size"] = {{"width", result.work_width}, {"height", result.work_height}};
-    j["files"] = {{"label_map", paths.png.filename().string()},
-                  {"embeddings", paths.embeddings.filename().string()},
-                  {"overlay", paths.overlay.filename().string()}};
+    j["files"] = nlohmann::json::object();
+    for (const auto& f : output_files())
+        if (f.json_key) j["files"][f.json_key] = o.paths.of(f.kind).filename().string();
     nlohmann::json segs = nlohmann::json::array(), tree = nlohmann::json::array();
     std::vector<const Node*> finals;
     for (const auto& node : result.nodes)
         if (node.final) finals.push_back(&node);
     std::sort(finals.begin(), finals.end(), [](const Node* a, const Node* b) { return a->segment_id < b->segment_id; });
     for (const Node* node : finals) {
-        auto s = node_json(*node, labels, result.width, result.height, true);
+        auto s = node_json(*node, o.labels, result.width, result.height, true);
         s["id"] = node->segment_id;
         s["embedding_keys"] = {{"image", "segment/" + std::to_string(node->segment_id) + "/image"},
                                {"text", "segment/" + std::to_string(node->segment_id) + "/text"}};
@@ -153,7 +153,7 @@ void write_outputs(const fs::path& base, const PipelineResult& result, const cv:
     j["segments"] = segs;
     if (context.save_tree) {
         for (const auto& node : result.nodes) {
-            auto t = node_json(node, labels, result.width, result.height, false);
+            auto t = node_json(node, o.labels, result.width, result.height, false);
             if (node.final) t["id"] = node.segment_id;
             const std::string prefix = node.final ? "segment/" + std::to_string(node.segment_id) : "node/" + std::to_string(node.heap_id);
             t["embedding_keys"] = {{"image", prefix + "/image"}, {"text", prefix + "/text"}};
@@ -161,7 +161,35 @@ void write_outputs(const fs::path& base, const PipelineResult& result, const cv:
         }
         j["tree"] = tree;
     }
-    write_file_atomic(paths.json, j.dump(1) + "\n", context.overwrite);
+    write_file_atomic(path, j.dump(1) + "\n", context.overwrite);
+}
+
+void write_output(OutputKind kind, const fs::path& path, const ImageOutput& o) {
+    switch (kind) {
+        case OutputKind::Json: return write_json(path, o);
+        case OutputKind::LabelMap: return write_label_map(path, o);
+        case OutputKind::Embeddings: return write_embeddings(path, o);
+        case OutputKind::Overlay: return write_overlay(path, o);
+    }
+}
+
+}  // namespace
+
+void write_outputs(const fs::path& base, const PipelineResult& result, const cv::Mat& rgb,
+                   const OutputContext& context) {
+    const auto paths = output_paths(base);
+    // Refuse up front when any output exists (nothing half-replaced).
+    if (!context.overwrite)
+        for (const auto& p : paths.all())
+            if (fs::exists(p))
+                throw Error("output '" + p.string() + "' already exists; pass --overwrite to replace it (or --resume in batch)");
+
+    const cv::Mat labels(result.work_height, result.work_width, CV_32S, const_cast<int32_t*>(result.label_map.data()));
+    const ImageOutput output{result, labels, rgb, context, paths};
+    // Every file but NAME.json, in the list's order; NAME.json last.
+    for (const auto& f : output_files())
+        if (f.kind != OutputKind::Json) write_output(f.kind, paths.of(f.kind), output);
+    write_output(OutputKind::Json, paths.json(), output);
 }
 
 }  // namespace zgseg

@@ -1,11 +1,7 @@
-// The four files zgseg writes per image (README "Outputs"):
-//   NAME.png                      label map at the original size, value = segment id
-//   NAME.json                     schema-versioned description (schema/zgseg-output.schema.json)
-//   NAME.embeddings.safetensors   CLIP image + caption text embedding per segment
-//   NAME.overlay.jpg              the photo with segment colours, outlines and labels
-// Each is written to a temporary name and renamed into place; the JSON goes
-// last, so its presence means the image was finished; --resume checks more
-// (io/output_check.hpp).
+// Writes the files of one image (io/output_files.hpp lists them): one writer
+// per output kind, each to a temporary name renamed into place; NAME.json
+// goes last, so its presence means the image was finished; --resume checks
+// more (io/output_check.hpp).
 #pragma once
 
 #include <filesystem>
@@ -15,18 +11,13 @@
 #include <vector>
 
 #include "io/output_check.hpp"
+#include "io/output_files.hpp"
 #include "io/rle.hpp"
 #include "zgseg/result.hpp"
 
 namespace zgseg {
 
 constexpr int kOutputSchemaVersion = 1;
-
-struct OutputPaths {
-    std::filesystem::path png, json, embeddings, overlay;
-};
-// base = OUT/NAME (no extension).
-OutputPaths output_paths(const std::filesystem::path& base);
 
 struct OutputContext {
     std::filesystem::path input_path;
@@ -44,7 +35,9 @@ struct OutputContext {
 // computed run by run without materialising the full-size map.
 CocoRle rle_of_upsampled_label(const cv::Mat& labels, int id, int width, int height);
 
-// Writes all four files. `rgb` is the decoded working copy (R,G,B).
+// Writes every output of one image, base = OUT/NAME (no extension); refuses
+// before writing anything when one exists and context.overwrite is false.
+// `rgb` is the decoded working copy (R,G,B).
 void write_outputs(const std::filesystem::path& base, const PipelineResult& result, const cv::Mat& rgb,
                    const OutputContext& context);
 

@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <opencv2/imgcodecs.hpp>
 
 #include "core/safetensors.hpp"
 #include "io/atomic_file.hpp"
 #include "io/label_png.hpp"
 #include "io/output_check.hpp"
+#include "io/output_files.hpp"
 
 namespace fs = std::filesystem;
 using namespace zgseg;
@@ -200,4 +202,24 @@ TEST(OutputCheck, AStoppedGroupLeavesNoFileBehindInAChildProcess) {
     for (const auto& e : fs::directory_iterator(tmp.path)) left.push_back(e.path().filename().string());
     std::sort(left.begin(), left.end());
     EXPECT_EQ(left, (std::vector<std::string>{"done.json", "summary.json"}));
+}
+
+// The one list of per-image outputs: NAME.json first (it marks the image
+// finished), distinct suffixes, and NAME.json's "files" naming exactly the
+// others, as the schema requires.
+TEST(OutputFiles, OneListAgreesWithTheSchema) {
+    ASSERT_FALSE(output_files().empty());
+    EXPECT_EQ(output_files().front().kind, OutputKind::Json);
+    std::set<std::string> suffixes, keys;
+    for (const auto& f : output_files()) {
+        EXPECT_TRUE(suffixes.insert(f.suffix).second) << f.suffix;
+        EXPECT_EQ(f.json_key == nullptr, f.kind == OutputKind::Json) << f.suffix;
+        if (f.json_key) keys.insert(f.json_key);
+    }
+    const auto required = schema()["properties"]["files"]["required"].get<std::set<std::string>>();
+    EXPECT_EQ(keys, required);
+    const auto paths = output_paths("out/sub/a").all();
+    ASSERT_EQ(paths.size(), output_files().size());
+    EXPECT_EQ(paths[0], fs::path("out/sub/a.json"));
+    EXPECT_EQ(output_paths("out/a.b").of(OutputKind::Overlay), fs::path("out/a.b.overlay.jpg"));
 }
