@@ -6,18 +6,15 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "zgseg/model_directory.hpp"
 #include "zgseg/params.hpp"
 #include "zgseg/result.hpp"
 
 namespace zgseg {
-
-class ModelDirectory;
-struct Candidates;  // stage 1's output (src/stages/candidates/candidates.hpp)
 
 // One image after stage 1 (DINO keys, Ward tree, pruning, DenseCRF), waiting
 // for stages 2–4. A batch starts the next image while this one finishes, so
@@ -32,10 +29,8 @@ public:
 private:
     friend class Pipeline;
     StartedImage();
-    const uint8_t* rgb_ = nullptr;
-    int width_ = 0, height_ = 0;
-    std::unique_ptr<Candidates> candidates_;
-    std::map<std::string, double> timings_;
+    struct State;  // the image, stage 1's output and timings (src/stages/pipeline.cpp)
+    std::unique_ptr<State> state_;
 };
 
 // Stages 2 and 3 on one given mask.
@@ -46,9 +41,10 @@ struct MaskCaption {
 
 class Pipeline {
 public:
-    // Loads DINO, CLIP (and GPT-2 for ZeroCap) from `models`; builds or reads
-    // the vocabulary cache for the fast captioner. Throws zgseg::Error naming
-    // any missing or unusable file.
+    // Loads DINO, CLIP and the captioner's networks (GPT-2 for ZeroCap) from
+    // `models` (ModelDirectory::resolve(folder) makes one); builds or reads the
+    // vocabulary cache for the fast captioner. Throws zgseg::Error naming any
+    // missing or unusable file.
     static std::unique_ptr<Pipeline> load(const ModelDirectory& models, const PipelineParams& params,
                                           const std::string& cache_dir = "");
     ~Pipeline();
@@ -75,11 +71,7 @@ public:
 
 private:
     Pipeline();
-    StartedImage run_stage1(const uint8_t* rgb, int width, int height);
-    PipelineResult run_stages_2_to_4(StartedImage& image);
-    std::vector<MaskCaption> caption_given_masks(const uint8_t* rgb, int width, int height,
-                                                 const std::vector<std::vector<uint8_t>>& masks);
-    struct Impl;
+    struct Impl;  // the networks, the captioner and the stages (src/stages/pipeline.cpp)
     std::unique_ptr<Impl> impl_;
 };
 

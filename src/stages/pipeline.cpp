@@ -75,6 +75,23 @@ struct Pipeline::Impl {
             out.push_back({to_vector(embeddings[static_cast<int64_t>(i)]), std::move(captions[i])});
         return out;
     }
+
+    std::string device_name() const { return device.is_cuda() ? "cuda" : "cpu"; }
+
+    // Pipeline::start, finish and caption_masks, without the GPU's out-of-memory translation.
+    std::unique_ptr<StartedImage::State> stage1(const uint8_t* rgb, int width, int height) const;
+    PipelineResult stages_2_to_4(StartedImage::State& image) const;
+    std::vector<MaskCaption> caption_masks(const uint8_t* rgb, int width, int height,
+                                           const std::vector<std::vector<uint8_t>>& masks) const;
+};
+
+// One image after stage 1: the image bytes (alive until finish), stage 1's
+// output and its timings.
+struct StartedImage::State {
+    const uint8_t* rgb = nullptr;
+    int width = 0, height = 0;
+    Candidates candidates;
+    std::map<std::string, double> timings;
 };
 
 StartedImage::StartedImage() = default;
@@ -85,7 +102,7 @@ StartedImage::~StartedImage() = default;
 Pipeline::Pipeline() : impl_(std::make_unique<Impl>()) {}
 Pipeline::~Pipeline() = default;
 const PipelineParams& Pipeline::params() const { return impl_->params; }
-std::string Pipeline::device() const { return impl_->device.is_cuda() ? "cuda" : "cpu"; }
+std::string Pipeline::device() const { return impl_->device_name(); }
 std::string Pipeline::captioner() const { return impl_->captioner->name(); }
 
 std::unique_ptr<Pipeline> Pipeline::load(const ModelDirectory& models, const PipelineParams& params,
@@ -132,23 +149,24 @@ auto translate_out_of_memory(F&& f) {
 PipelineResult Pipeline::run(const uint8_t* rgb, int width, int height) { return finish(start(rgb, width, height)); }
 
 StartedImage Pipeline::start(const uint8_t* rgb, int width, int height) {
-    return translate_out_of_memory([&] { return run_stage1(rgb, width, height); });
+    StartedImage image;
+    image.state_ = translate_out_of_memory([&] { return impl_->stage1(rgb, width, height); });
+    return image;
 }
 
 PipelineResult Pipeline::finish(StartedImage&& image) {
-    if (!image.candidates_) throw Error("internal: Pipeline::finish on an image that was not started");
-    StartedImage taken = std::move(image);
-    return translate_out_of_memory([&] { return run_stages_2_to_4(taken); });
+    if (!image.state_) throw Error("internal: Pipeline::finish on an image that was not started");
+    const auto state = std::move(image.state_);
+    return translate_out_of_memory([&] { return impl_->stages_2_to_4(*state); });
 }
 
 std::vector<MaskCaption> Pipeline::caption_masks(const uint8_t* rgb, int width, int height,
                                                  const std::vector<std::vector<uint8_t>>& masks) {
-    return translate_out_of_memory([&] { return caption_given_masks(rgb, width, height, masks); });
+    return translate_out_of_memory([&] { return impl_->caption_masks(rgb, width, height, masks); });
 }
 
-std::vector<MaskCaption> Pipeline::caption_given_masks(const uint8_t* rgb, int width, int height,
-                                                       const std::vector<std::vector<uint8_t>>& masks) {
-    auto& m = *impl_;
+std::vector<MaskCaption> Pipeline::Impl::caption_masks(const uint8_t* rgb, int width, int height,
+                                                       const std::vector<std::vector<uint8_t>>& masks) const {
     torch::NoGradGuard no_grad;
     if (masks.empty()) return {};
     const size_t pixels = static_cast<size_t>(width) * static_cast<size_t>(height);
@@ -158,7 +176,7 @@ std::vector<MaskCaption> Pipeline::caption_given_masks(const uint8_t* rgb, int w
                         std::to_string(pixels));
 
     // The working resolution of stage 1, where the pipeline builds node masks.
-    const auto [w, h] = shorter_side_resize(width, height, m.params.candidates.dino_size);
+    const auto [w, h] = shorter_side_resize(width, height, params.candidates.dino_size);
     auto stacked = torch::empty({static_cast<int64_t>(masks.size()), h, w}, torch::kFloat32);  // (N, h, w)
     auto out = stacked.accessor<float, 3>();
     for (size_t i = 0; i < masks.size(); ++i)
@@ -172,41 +190,39 @@ std::vector<MaskCaption> Pipeline::caption_given_masks(const uint8_t* rgb, int w
         }
     torch::Tensor work_rgb;
     std::vector<uint8_t> work_bytes;
-    if (m.params.embedding.crop_and_mask) {
+    if (params.embedding.crop_and_mask) {
         work_bytes = resize_like_pil(rgb, width, height, w, h, ResampleFilter::Lanczos);
         work_rgb = torch::from_blob(work_bytes.data(), {h, w, 3}, torch::kUInt8);
     }
-    const auto embedder = m.image_embedder(rgb, width, height);
+    const auto embedder = image_embedder(rgb, width, height);
     double embed_seconds = 0, caption_seconds = 0;
-    return m.embed_and_caption(*embedder, stacked, work_rgb, embed_seconds, caption_seconds);
+    return embed_and_caption(*embedder, stacked, work_rgb, embed_seconds, caption_seconds);
 }
 
-StartedImage Pipeline::run_stage1(const uint8_t* rgb, int width, int height) {
+std::unique_ptr<StartedImage::State> Pipeline::Impl::stage1(const uint8_t* rgb, int width, int height) const {
     torch::NoGradGuard no_grad;  // grad mode is per thread
     const auto start = SteadyClock::now();
-    StartedImage image;
-    image.rgb_ = rgb;
-    image.width_ = width;
-    image.height_ = height;
-    const CandidateStage stage1(*impl_->dino, impl_->params.candidates);
-    image.candidates_ = std::make_unique<Candidates>(stage1.run(rgb, width, height));
-    for (const auto& [k, v] : image.candidates_->timings) image.timings_["stage1." + k] = v;
-    image.timings_["stage1"] = seconds_since(start);
+    auto image = std::make_unique<StartedImage::State>();
+    image->rgb = rgb;
+    image->width = width;
+    image->height = height;
+    image->candidates = CandidateStage(*dino, params.candidates).run(rgb, width, height);
+    for (const auto& [k, v] : image->candidates.timings) image->timings["stage1." + k] = v;
+    image->timings["stage1"] = seconds_since(start);
     return image;
 }
 
-PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
-    auto& m = *impl_;
+PipelineResult Pipeline::Impl::stages_2_to_4(StartedImage::State& image) const {
     torch::NoGradGuard no_grad;
-    const uint8_t* rgb = image.rgb_;
-    const int width = image.width_, height = image.height_;
-    Candidates& candidates = *image.candidates_;
+    const uint8_t* rgb = image.rgb;
+    const int width = image.width, height = image.height;
+    Candidates& candidates = image.candidates;
     PipelineResult result;
     result.width = width;
     result.height = height;
-    result.captioner = m.captioner->name();
-    result.device = device();
-    result.timings = image.timings_;
+    result.captioner = captioner->name();
+    result.device = device_name();
+    result.timings = image.timings;
     result.work_width = candidates.work_width;
     result.work_height = candidates.work_height;
     const int64_t h = candidates.work_height, w = candidates.work_width;
@@ -214,7 +230,7 @@ PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
 
     // Stage 2 set-up: the CLIP input from the original image; the unmasked blocks run once.
     auto start = SteadyClock::now();
-    const auto embedder = m.image_embedder(rgb, width, height);
+    const auto embedder = image_embedder(rgb, width, height);
     const double embed_setup_seconds = seconds_since(start);
     double embed_seconds = 0, caption_seconds = 0;  // spent inside the merging stage's calls
 
@@ -229,7 +245,7 @@ PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
             masks.push_back(mask.to(torch::kFloat32));
         }
         embed_seconds += seconds_since(t0);
-        auto results = m.embed_and_caption(*embedder, torch::stack(masks), work_rgb, embed_seconds, caption_seconds);
+        auto results = embed_and_caption(*embedder, torch::stack(masks), work_rgb, embed_seconds, caption_seconds);
         std::vector<std::pair<std::vector<float>, Caption>> out;
         for (auto& r : results) out.push_back({std::move(r.embedding), std::move(r.caption)});
         return out;
@@ -237,7 +253,7 @@ PipelineResult Pipeline::run_stages_2_to_4(StartedImage& image) {
 
     // Stage 4: merging (calls stages 2 and 3 for the leaves and each accepted merge).
     start = SteadyClock::now();
-    auto merged = merge_tree(candidates.leaf_heap_ids, features, m.params.merge);
+    auto merged = merge_tree(candidates.leaf_heap_ids, features, params.merge);
     result.timings["stage4"] = std::max(0.0, seconds_since(start) - embed_seconds - caption_seconds);
     result.timings["stage2"] = embed_setup_seconds + embed_seconds;
     result.timings["stage3"] = caption_seconds;
