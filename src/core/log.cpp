@@ -8,6 +8,5 @@ void debug(const std::string& message) { spdlog::debug("{}", message); }
 void info(const std::string& message) { spdlog::info("{}", message); }
 void warn(const std::string& message) { spdlog::warn("{}", message); }
 void error(const std::string& message) { spdlog::error("{}", message); }
-bool debug_enabled() { return spdlog::should_log(spdlog::level::debug); }
 
 }  // namespace zgseg::log

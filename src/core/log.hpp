@@ -14,6 +14,5 @@ void debug(const std::string& message);
 void info(const std::string& message);
 void warn(const std::string& message);
 void error(const std::string& message);
-bool debug_enabled();
 
 }  // namespace zgseg::log

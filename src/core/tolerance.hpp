@@ -27,7 +27,6 @@
 namespace zgseg::tolerance {
 
 constexpr double kFloat32Roundoff = 0x1p-24;  // 5.96e-8
-constexpr double kFloat64Roundoff = 0x1p-53;  // 1.11e-16
 constexpr double kSafety = 8;
 
 struct Tolerance {
@@ -39,11 +38,6 @@ struct Tolerance {
 // values up to `magnitude`.
 inline Tolerance float32_chain(int chain, int length, double magnitude, std::string why) {
     const double rtol = kSafety * std::sqrt(double(chain) * double(length)) * kFloat32Roundoff;
-    return {rtol * magnitude, rtol, std::move(why)};
-}
-
-inline Tolerance float64_chain(int chain, int length, double magnitude, std::string why) {
-    const double rtol = kSafety * std::sqrt(double(chain) * double(length)) * kFloat64Roundoff;
     return {rtol * magnitude, rtol, std::move(why)};
 }
 

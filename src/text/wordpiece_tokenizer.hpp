@@ -60,7 +60,6 @@ public:
     const WordPieceConfig& config() const { return config_; }
     std::int32_t cls_id() const { return cls_id_; }
     std::int32_t sep_id() const { return sep_id_; }
-    std::int32_t unk_id() const { return unk_id_; }
     std::size_t vocab_size() const { return vocab_.size(); }
 
 private:

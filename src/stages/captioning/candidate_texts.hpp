@@ -64,7 +64,6 @@ public:
 
     const CandidateTextOptions& options() const { return options_; }
     const CandidateTextStats& stats() const { return stats_; }
-    void reset_stats() { stats_ = {}; }
 
 private:
     // ids of the strings of one group (a row, or all rows when one_batch) → (n, D) unnormalised.

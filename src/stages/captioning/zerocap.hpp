@@ -97,7 +97,6 @@ public:
 
     void set_trace(ZeroCapTrace trace) { trace_ = std::move(trace); }
     const ZeroCapStats& stats() const { return stats_; }
-    void reset_stats() { stats_ = {}; candidates_.reset_stats(); }
     const ZeroCapParams& params() const { return params_; }
 
 private:
@@ -137,7 +136,6 @@ public:
         : generator_(std::move(generator)), reranker_(reranker) {}
     std::string name() const override { return "zerocap"; }
     std::vector<Caption> caption(const torch::Tensor& embeddings) override;
-    ZeroCapGenerator& generator() { return *generator_; }
 
 private:
     std::unique_ptr<ZeroCapGenerator> generator_;
