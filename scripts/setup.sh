@@ -18,9 +18,11 @@ WITH_TESTS=0
 
 APT_PACKAGES=(build-essential cmake ccache pkg-config python3-venv
               libopencv-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev
-              libpcre2-dev zlib1g-dev libpng-dev)
-# The report's browser test renders the page in headless Chromium.
-((WITH_TESTS)) && APT_PACKAGES+=(chromium)
+              libpcre2-dev zlib1g-dev libpng-dev libssl-dev)
+# The report's browser test renders the page in headless Chromium; the Slurm
+# test (scripts/test_slurm.sh) starts a one-node cluster and writes its test
+# images with Debian's python3-opencv.
+((WITH_TESTS)) && APT_PACKAGES+=(chromium slurmctld slurmd slurm-client munge python3-opencv)
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"

@@ -2,13 +2,15 @@
 # The test command: sets up (idempotent), builds, and runs the suite.
 # Exits non-zero on any failure; the last line gives the counts and wall time.
 #
-#   scripts/test.sh             the default suite (labels unit, golden, e2e; not slow)
+#   scripts/test.sh             the default suite (labels unit, golden, e2e, slurm; not slow)
 #   scripts/test.sh --all       also the `slow` tests (full-size ZeroCap golden settings)
 #   scripts/test.sh --matrix    the default suite once per CPU instruction set
 #                               (AVX2, and AVX-512 where the CPU has it) x 1 and 2
 #                               threads, forcing MKL, oneDNN and ATen to that ISA
 #                               (then scripts/tolerance_report.py build/ctest-*.xml
 #                               tabulates each golden check's largest difference)
+#   scripts/test.sh --slurm     only the one-node Slurm cluster test (root; ~2 min;
+#                               also in the default suite): scripts/test_slurm.sh [a] [b] [c]
 #   scripts/test.sh --sanitize  the LibTorch-free library, its tests, the fuzz smoke
 #                               tests and the e2e tests (an instrumented CLI) under
 #                               ASan + UBSan (build-asan/; scripts/test_sanitize.sh)
@@ -19,12 +21,16 @@ cd "$(dirname "$0")/.."
 
 MODE=default
 case "${1:-}" in
-  --all | --matrix | --sanitize) MODE="${1#--}"; shift ;;
-  --help | -h) sed -n '2,16p' "$0"; exit 0 ;;
+  --all | --matrix | --sanitize | --slurm) MODE="${1#--}"; shift ;;
+  --help | -h) sed -n '2,18p' "$0"; exit 0 ;;
 esac
 
 if [[ "$MODE" == sanitize ]]; then
   exec scripts/test_sanitize.sh "$@"
+fi
+if [[ "$MODE" == slurm ]]; then
+  scripts/setup.sh --tests
+  exec env ZGSEG="$PWD/build/zgseg" scripts/test_slurm.sh "$@"
 fi
 
 scripts/setup.sh --tests
@@ -49,6 +55,7 @@ run_ctest() {
 CTEST_ARGS=("$@")
 
 if [[ "$MODE" == matrix ]]; then
+  label_args=(-LE "slow|slurm")  # the cluster test has no numerics to vary
   isas=(AVX2)
   grep -q -w avx512f /proc/cpuinfo && isas+=(AVX512)
   for isa in "${isas[@]}"; do

@@ -2,13 +2,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <fstream>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
+#include "cli/batch_inputs.hpp"
 #include "cli/commands.hpp"
 #include "cli/image_runner.hpp"
 #include "cli/pipeline_options.hpp"
@@ -38,101 +39,78 @@ struct SegmentOptions {
     std::string overlap = "auto";
 };
 
-bool is_image_name(const fs::path& p) {
-    std::string ext = p.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-    static const std::set<std::string> kExt = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"};
-    return kExt.count(ext) > 0;
+// One shard of a batch: index I of N (0-based), as given or read from Slurm.
+struct Shard {
+    int index = 0, count = 1;
+    bool all() const { return count == 1; }
+    std::string text() const { return std::to_string(index) + "/" + std::to_string(count); }
+};
+
+long env_number(const char* name, long fallback) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return fallback;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != '\0') throw UsageError(std::string("--shard slurm: $") + name + "='" + v + "' is not a number");
+    return n;
 }
 
-std::string strip_extension(const fs::path& p) { return (p.parent_path() / p.stem()).string(); }
-
-// A label map NAME.png or overlay NAME.overlay.jpg that zgseg wrote: NAME.json
-// and NAME.embeddings.safetensors lie beside it. A batch over a folder that
-// also holds its outputs (-o inside the source) must not take them for photos.
-bool is_zgseg_output(const fs::path& p) {
-    const std::string file = p.filename().string();
-    std::string base;
-    const std::string overlay = ".overlay.jpg";
-    if (file.size() > overlay.size() && file.compare(file.size() - overlay.size(), overlay.size(), overlay) == 0)
-        base = file.substr(0, file.size() - overlay.size());
-    else if (p.extension() == ".png")
-        base = p.stem().string();
-    else
-        return false;
-    std::error_code ec;
-    const fs::path folder = p.parent_path();
-    return fs::is_regular_file(folder / (base + ".json"), ec) &&
-           fs::is_regular_file(folder / (base + ".embeddings.safetensors"), ec);
+// A Slurm job array's task as shard I/N. Slurm numbers tasks as the user wrote
+// --array: 0-3, 1-4, 0-7%2 (throttled), 10-40:10, or a single task; shard I is
+// the task's position in that evenly spaced range. A list that is not evenly
+// spaced (1,2,5) cannot be numbered without knowing it whole, so it is refused.
+Shard slurm_shard() {
+    const long id = env_number("SLURM_ARRAY_TASK_ID", -1);
+    if (id < 0)
+        throw UsageError("--shard slurm: not a Slurm array task ($SLURM_ARRAY_TASK_ID is unset); "
+                         "submit with sbatch --array=0-N, or give --shard I/N");
+    const long min = env_number("SLURM_ARRAY_TASK_MIN", id), max = env_number("SLURM_ARRAY_TASK_MAX", id);
+    const long count = env_number("SLURM_ARRAY_TASK_COUNT", 1), step = env_number("SLURM_ARRAY_TASK_STEP", 1);
+    const bool evenly_spaced = step >= 1 && count >= 1 && min <= id && id <= max && (max - min) % step == 0 &&
+                               (max - min) / step + 1 == count && (id - min) % step == 0;
+    if (!evenly_spaced)
+        throw UsageError("--shard slurm: the array's " + std::to_string(count) + " task ids (" + std::to_string(min) +
+                         " to " + std::to_string(max) +
+                         ") are not an evenly spaced range, so this task's shard cannot be told; submit with "
+                         "--array=0-" + std::to_string(count - 1) + " (add %K to run at most K at once)");
+    Shard shard;
+    shard.index = static_cast<int>((id - min) / step);
+    shard.count = static_cast<int>(count);
+    return shard;
 }
 
-// The batch's inputs: a folder (recursive, image extensions), a list file
-// (one path a line, relative to the list's folder), or "-" (paths on stdin).
-std::vector<WorkItem> collect_batch_inputs(const std::string& source) {
-    std::vector<WorkItem> items;
-    auto from_lines = [&](std::istream& in, const fs::path& base) {
-        std::string line;
-        while (std::getline(in, line)) {
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (line.empty() || line[0] == '#') continue;
-            fs::path p(line);
-            if (p.is_relative() && !base.empty()) p = base / p;
-            items.push_back({p, p.stem().string()});
-        }
-    };
-    std::error_code ec;
-    size_t outputs_skipped = 0;
-    if (source == "-") {
-        from_lines(std::cin, {});
-    } else if (fs::is_directory(source, ec)) {
-        for (auto it = fs::recursive_directory_iterator(source, fs::directory_options::skip_permission_denied, ec);
-             it != fs::recursive_directory_iterator(); it.increment(ec)) {
-            if (ec) break;
-            if (!it->is_regular_file(ec) || !is_image_name(it->path())) continue;
-            if (is_zgseg_output(it->path())) {
-                ++outputs_skipped;
-                continue;
-            }
-            items.push_back({it->path(), strip_extension(fs::relative(it->path(), source))});
-        }
-        if (outputs_skipped > 0)
-            spdlog::info("batch: skipped {} files in '{}' that are zgseg outputs (label maps, overlays)",
-                         outputs_skipped, source);
-    } else if (fs::is_regular_file(source, ec)) {
-        std::ifstream in(source);
-        if (!in) throw Error("cannot read the list file '" + source + "'");
-        protect_input(source);
-        from_lines(in, fs::path(source).parent_path());
-    } else {
-        throw Error("batch source '" + source + "' is neither a folder, a list file nor '-'");
-    }
-    // Deterministic order without duplicates: every shard sees the same list.
-    std::sort(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) { return a.input < b.input; });
-    items.erase(std::unique(items.begin(), items.end(), [](const WorkItem& a, const WorkItem& b) { return a.input == b.input; }),
-                items.end());
-    return items;
-}
-
-// "I/N" → the items whose index in the sorted, de-duplicated list is I mod N.
-std::vector<WorkItem> take_shard(const std::vector<WorkItem>& items, const std::string& shard) {
-    if (shard.empty()) return items;
-    const auto slash = shard.find('/');
-    int index = -1, count = 0;
+// "I/N" (0 <= I < N) or "slurm"; "" = the whole list.
+Shard parse_shard(const std::string& text) {
+    if (text.empty()) return {};
+    if (text == "slurm") return slurm_shard();
+    const auto slash = text.find('/');
+    long index = -1, count = 0;
     try {
         if (slash == std::string::npos) throw std::invalid_argument("no slash");
         size_t used = 0;
-        index = std::stoi(shard.substr(0, slash), &used);
+        index = std::stol(text.substr(0, slash), &used);
         if (used != slash) throw std::invalid_argument("junk");
-        count = std::stoi(shard.substr(slash + 1), &used);
-        if (used != shard.size() - slash - 1) throw std::invalid_argument("junk");
+        count = std::stol(text.substr(slash + 1), &used);
+        if (used != text.size() - slash - 1) throw std::invalid_argument("junk");
     } catch (const std::exception&) {
         index = -1;
     }
-    if (index < 0 || count < 1 || index >= count)
-        throw UsageError("--shard '" + shard + "': expected I/N with 0 <= I < N (e.g. 0/4; Slurm: $SLURM_ARRAY_TASK_ID/N)");
+    if (index < 0 || count < 1 || index >= count || count > 1000000) {
+        std::string hint = "expected I/N with 0 <= I < N (e.g. 0/4)";
+        if (index == count && count > 0)
+            hint += "; shard numbers start at 0: for a 1-based Slurm array (--array=1-N) use --shard slurm";
+        else
+            hint += "; in a Slurm job array use --shard slurm";
+        throw UsageError("--shard '" + text + "': " + hint);
+    }
+    return {static_cast<int>(index), static_cast<int>(count)};
+}
+
+// The items whose index in the sorted, de-duplicated list is I mod N.
+std::vector<WorkItem> take_shard(const std::vector<WorkItem>& items, const Shard& shard) {
     std::vector<WorkItem> mine;
     for (size_t i = 0; i < items.size(); ++i)
-        if (static_cast<int>(i % count) == index) mine.push_back(items[i]);
+        if (static_cast<int>(i % shard.count) == shard.index) mine.push_back(items[i]);
     return mine;
 }
 
@@ -172,7 +150,28 @@ void prepare_out_dir(const fs::path& out) {
     if (::access(out.c_str(), W_OK) != 0) throw Error("output folder '" + out.string() + "' is not writable");
 }
 
-int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, bool is_batch) {
+nlohmann::json summary_json(const RunSummary& s, const std::string& shard, const RunSettings& settings,
+                            const nlohmann::json& models) {
+    return {{"inputs", s.inputs},
+            {"shard", shard},
+            {"done", s.done},
+            {"skipped_complete", s.skipped_complete},
+            {"redone_invalid", s.redone_invalid},
+            {"redone_other_settings", s.redone_other_settings},
+            {"failed", s.failures.size()},
+            {"failures", s.failures},
+            {"interrupted", s.interrupted},
+            {"signal", s.signal.empty() ? nlohmann::json() : nlohmann::json(s.signal)},
+            {"abandoned", s.abandoned},
+            {"not_done", s.not_done},
+            {"done_inputs", s.done_inputs},
+            {"seconds", s.seconds},
+            {"parameters", settings.parameters_json},
+            {"models", models}};
+}
+
+int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, const std::optional<Shard>& shard) {
+    const bool is_batch = shard.has_value();
     const fs::path out(o.out_dir);
     prepare_out_dir(out);
     const auto models = ModelDirectory::resolve(o.common.models);
@@ -187,18 +186,28 @@ int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, bool is_bat
     settings.resume = o.resume;
     settings.save_tree = o.save_tree;
     settings.overlap = o.overlap;
-    const RunSummary s = run_images(items, models, settings, is_batch && ::isatty(STDERR_FILENO));
+
+    // The batch's summary: summary.json, or summary-shard-I.json for shard I/N.
+    const std::string shard_text = is_batch && !shard->all() ? shard->text() : "";
+    const fs::path summary_path =
+        out / (shard_text.empty() ? "summary.json" : "summary-shard-" + std::to_string(shard->index) + ".json");
+    const nlohmann::json models_json = models_record(models);
+    std::function<void(const RunSummary&)> record;
+    if (is_batch)
+        record = [&](const RunSummary& s) {
+            write_file_atomic(summary_path, summary_json(s, shard_text, settings, models_json).dump(1) + "\n",
+                              /*overwrite=*/true);
+        };
+    const RunSummary s = run_images(items, models, settings, is_batch && ::isatty(STDERR_FILENO), record);
 
     if (is_batch) {
-        nlohmann::json summary = {{"inputs", items.size()},         {"done", s.done},
-                                  {"skipped_complete", s.skipped_complete}, {"failed", s.failures.size()},
-                                  {"failures", s.failures},          {"shard", o.shard},
-                                  {"seconds", s.seconds}};
-        const std::string name = o.shard.empty() ? "summary.json"
-                                                 : "summary-shard-" + o.shard.substr(0, o.shard.find('/')) + ".json";
-        write_file_atomic(out / name, summary.dump(1) + "\n", /*overwrite=*/true);
-        spdlog::info("batch: {} done, {} already complete, {} failed, {:.1f} s", s.done, s.skipped_complete,
-                     s.failures.size(), s.seconds);
+        std::string redone;
+        if (s.redone_invalid + s.redone_other_settings > 0)
+            redone = fmt::format(" ({} redone: {} damaged or from an older input, {} made with other settings)",
+                                 s.redone_invalid + s.redone_other_settings, s.redone_invalid,
+                                 s.redone_other_settings);
+        spdlog::info("batch: {} done{}, {} already complete, {} failed, {:.1f} s", s.done, redone,
+                     s.skipped_complete, s.failures.size(), s.seconds);
         for (const auto& f : s.failures) spdlog::warn("failed: {}", f["input"].get<std::string>());
     }
     return s.failures.empty() ? 0 : 1;
@@ -209,18 +218,19 @@ int run_segment(CLI::App* cmd, SegmentOptions& o, bool is_batch) {
     apply_preset(cmd, o.params, o.preset);
     o.params.device = o.common.device;
     std::vector<WorkItem> items;
+    std::optional<Shard> shard;
     if (is_batch) {
-        take_shard({}, o.shard);  // a bad --shard is a usage error before any input is read
-        items = take_shard(collect_batch_inputs(o.inputs.at(0)), o.shard);
+        shard = parse_shard(o.shard);  // a bad --shard is a usage error before any input is read
+        items = take_shard(collect_batch_inputs(o.inputs.at(0)), *shard);
         if (o.list_only) {  // what this shard would process, one path a line
             for (const auto& item : items) std::cout << item.input.string() << "\n";
             return 0;
         }
-        spdlog::info("batch: {} images{}", items.size(), o.shard.empty() ? "" : " in shard " + o.shard);
+        spdlog::info("batch: {} images{}", items.size(), shard->all() ? "" : " in shard " + shard->text());
     } else {
         for (const auto& in : o.inputs) items.push_back({in, fs::path(in).stem().string()});
     }
-    return run_items(items, o, is_batch);
+    return run_items(items, o, shard);
 }
 
 void add_output_options(CLI::App* cmd, SegmentOptions& o) {
@@ -253,7 +263,9 @@ Action add_batch_command(CLI::App& app) {
     cmd->add_option("source", o->inputs, "DIR, LIST.txt (one path a line) or - for stdin")->required()->expected(1);
     add_output_options(cmd, *o);
     cmd->add_flag("--resume", o->resume, "Skip images whose outputs are complete and valid; redo incomplete ones");
-    cmd->add_option("--shard", o->shard, "I/N: process the I-th of N deterministic shards (0-based I)");
+    cmd->add_option("--shard", o->shard,
+                    "I/N: process the I-th of N deterministic shards (0-based I); 'slurm': this Slurm array "
+                    "task's shard (any evenly spaced --array, 0- or 1-based)");
     cmd->add_flag("--list", o->list_only, "Print the inputs this run (and shard) would process, then exit");
     add_pipeline_options(cmd, o->params, o->preset);
     add_common_options(cmd, o->common);

@@ -26,6 +26,7 @@ void apply_common_options(const CommonOptions& options);
 using Action = std::function<int()>;
 Action add_segment_command(CLI::App& app);
 Action add_batch_command(CLI::App& app);
+Action add_status_command(CLI::App& app);
 Action add_eval_command(CLI::App& app);
 Action add_tokenize_command(CLI::App& app);
 Action add_inspect_command(CLI::App& app);

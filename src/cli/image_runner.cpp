@@ -3,17 +3,25 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "core/model_dir.hpp"
+#include "cli/stop_signal.hpp"
 #include "core/sha256.hpp"
+#include "io/atomic_file.hpp"
 #include "io/image_loader.hpp"
 #include "io/input_guard.hpp"
+#include "io/output_check.hpp"
 #include "io/outputs.hpp"
 #include "zgseg/error.hpp"
 #include "zgseg/pipeline.hpp"
@@ -35,19 +43,23 @@ std::string format_duration(double seconds) {
     return buf;
 }
 
-nlohmann::json models_json(const ModelDirectory& models) {
-    nlohmann::json j = {{"folder", models.root().string()}};
-    for (const char* net : {"dino-vits8", "clip-vit-large-patch14-336"}) {
-        const auto config = models.folder(net) / "config.json";
-        j[net] = {{"config_sha256", fs::exists(config) ? sha256_file(config) : ""}};
-    }
-    return j;
+// Tests inject a failure that is not a zgseg::Error into the image whose file
+// name is $ZGSEG_TEST_FAIL_IMAGE (as a std::filesystem::filesystem_error).
+void maybe_inject_failure(const fs::path& input) {
+    static const char* name = std::getenv("ZGSEG_TEST_FAIL_IMAGE");
+    if (name != nullptr && input.filename() == name)
+        throw fs::filesystem_error("injected failure (ZGSEG_TEST_FAIL_IMAGE)", input,
+                                   std::make_error_code(std::errc::io_error));
 }
+
+// Where an image is in the run.
+enum class ItemState { NotStarted, Skipped, InFlight, Done, Failed };
 
 // An image after decoding and stage 1.
 struct Prepared {
     size_t index = 0;
     LoadedImage image;
+    InputStamp stamp;
     std::string sha256;
     std::optional<StartedImage> started;
 };
@@ -62,6 +74,7 @@ struct Pending {
 struct Finished {
     size_t index = 0;
     LoadedImage image;
+    InputStamp stamp;
     std::string sha256;
     PipelineResult result;
 };
@@ -69,11 +82,18 @@ struct Finished {
 class ImageRunner {
 public:
     ImageRunner(const std::vector<WorkItem>& items, const ModelDirectory& models, const RunSettings& settings,
-                bool progress)
-        : items_(items), models_(models), settings_(settings), progress_(progress), models_json_(models_json(models)) {}
+                bool progress, const std::function<void(const RunSummary&)>& record)
+        : items_(items),
+          models_(models),
+          settings_(settings),
+          progress_(progress),
+          record_(record),
+          models_json_(models_record(models)),
+          states_(items.size(), ItemState::NotStarted) {}
 
     RunSummary run() {
         start_ = std::chrono::steady_clock::now();
+        StopSignals signals([this](int signo) { stop(signo); });
         // Every input is protected before the first output is written: an
         // earlier image's outputs must not replace a later image either.
         for (const auto& item : items_) protect_input(item.input);
@@ -94,33 +114,34 @@ public:
             if (!next) next = start_next();
         }
         collect(writing);
+        if (stop_requested_) wait_for_the_stop();
         if (progress_) std::fprintf(stderr, "\n");
-        std::sort(failures_.begin(), failures_.end());
-        for (const auto& [index, error] : failures_)
-            summary_.failures.push_back({{"input", items_[index].input.string()}, {"error", error}});
-        summary_.seconds = seconds_since(start_);
-        return summary_;
+        RunSummary summary;
+        {
+            std::lock_guard<std::mutex> lock(report_mutex_);
+            summary = snapshot();
+        }
+        if (record_) record_(summary);
+        return summary;
     }
 
 private:
     // Checks items from next_ on (on this thread, in order) until one needs
     // work, and starts its decoding and stage 1 on another thread.
     std::optional<Pending> start_next() {
-        while (next_ < items_.size()) {
+        while (next_ < items_.size() && !stop_requested_) {
             const size_t index = next_++;
             try {
                 if (!needs_work(index)) {
-                    {
-                        std::lock_guard<std::mutex> lock(report_mutex_);
-                        ++summary_.skipped_complete;
-                    }
+                    set_state(index, ItemState::Skipped);
                     report_progress();
                     continue;
                 }
+                set_state(index, ItemState::InFlight);
                 return Pending{index, std::async(std::launch::async, [this, index] { return prepare(index); })};
             } catch (const UsageError&) {
                 throw;
-            } catch (const Error& e) {
+            } catch (const std::exception& e) {
                 fail(index, e.what());
             }
         }
@@ -136,7 +157,21 @@ private:
         const auto paths = output_paths(base);
         for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
             refuse_output_over_input(p);  // whatever --overwrite / --resume say
-        if (settings_.resume && outputs_complete(base)) return false;
+        if (settings_.resume) {
+            const OutputCheck check = check_outputs(base, item.input, {settings_.parameters_json, models_json_});
+            switch (check.verdict) {
+                case OutputCheck::Verdict::Complete: return false;
+                case OutputCheck::Verdict::Missing: return true;
+                case OutputCheck::Verdict::Invalid:
+                    spdlog::warn("resume: redoing {}: {} {}", item.input.string(), check.file.string(), check.problem);
+                    count([](RunSummary& s) { ++s.redone_invalid; });
+                    return true;
+                case OutputCheck::Verdict::OtherSettings:
+                    spdlog::info("resume: redoing {}: {} {}", item.input.string(), check.file.string(), check.problem);
+                    count([](RunSummary& s) { ++s.redone_other_settings; });
+                    return true;
+            }
+        }
         if (!settings_.overwrite && !settings_.resume)
             for (const auto& p : {paths.json, paths.png, paths.embeddings, paths.overlay})
                 if (fs::exists(p)) throw Error("output '" + p.string() + "' already exists; pass --overwrite to replace it");
@@ -146,6 +181,8 @@ private:
     Prepared prepare(size_t index) {
         Prepared p;
         p.index = index;
+        maybe_inject_failure(items_[index].input);
+        p.stamp = input_stamp(items_[index].input);  // before reading: a change while we work is seen next time
         p.image = load_image(items_[index].input);
         p.sha256 = sha256_file(items_[index].input);
         p.started = pipeline().start(p.image.rgb.data, p.image.rgb.cols, p.image.rgb.rows);
@@ -171,7 +208,7 @@ private:
             return pending.future.get();
         } catch (const UsageError&) {
             throw;
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {
             fail(pending.index, e.what());
         }
         return std::nullopt;
@@ -183,11 +220,12 @@ private:
             f.index = p.index;
             f.result = pipeline().finish(std::move(*p.started));
             f.image = std::move(p.image);
+            f.stamp = p.stamp;
             f.sha256 = std::move(p.sha256);
             return f;
         } catch (const UsageError&) {
             throw;
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {
             fail(p.index, e.what());
         }
         return std::nullopt;
@@ -196,6 +234,11 @@ private:
     void write(const Finished& f) {
         const auto& item = items_[f.index];
         const fs::path base = settings_.out_dir / item.name;
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            if (stop_requested_) return;  // abandoned: the stop writes the summary
+            writing_ = true;
+        }
         try {
             PipelineResult at_original = f.result;
             at_original.width = f.image.original_size.width;
@@ -203,23 +246,35 @@ private:
             OutputContext ctx;
             ctx.input_path = item.input;
             ctx.input_sha256 = f.sha256;
+            ctx.input_stamp = f.stamp;
             ctx.input_format = format_name(f.image.format);
             ctx.models = models_json_;
             ctx.parameters = settings_.parameters_json;
             ctx.save_tree = settings_.save_tree;
             ctx.overwrite = settings_.overwrite || settings_.resume;  // --resume redoes incomplete outputs
             fs::create_directories(base.parent_path());
-            write_outputs(base, at_original, f.image.rgb, ctx);
+            {
+                // The four files are one result: a stop while they are written
+                // removes those already in place. A redone image loses its old
+                // NAME.json first, so until the new one lands it reads as unfinished.
+                OutputGroup group(output_paths(base).json);
+                if (ctx.overwrite) fs::remove(output_paths(base).json);
+                write_outputs(base, at_original, f.image.rgb, ctx);
+            }
             const auto segments = std::count_if(f.result.nodes.begin(), f.result.nodes.end(),
                                                 [](const Node& n) { return n.final; });
-            std::lock_guard<std::mutex> lock(report_mutex_);
-            ++summary_.done;
+            set_state(f.index, ItemState::Done);
             if (!progress_)
                 spdlog::info("[{}/{}] {} → {}.json ({} segments)", f.index + 1, items_.size(), item.input.string(),
                              base.string(), segments);
-        } catch (const Error& e) {
-            fail(f.index, e.what());
+        } catch (const std::exception& e) {
+            if (!stop_requested_) fail(f.index, e.what());
         }
+        {
+            std::lock_guard<std::mutex> lock(write_mutex_);
+            writing_ = false;
+        }
+        written_.notify_all();
         report_progress();
     }
 
@@ -229,20 +284,90 @@ private:
     }
 
     void fail(size_t index, const std::string& error) {
+        if (stop_requested_) return;  // abandoned, not failed
         spdlog::error("{}: {}", items_[index].input.string(), error);
         {
             std::lock_guard<std::mutex> lock(report_mutex_);
-            failures_.emplace_back(index, error);
+            states_[index] = ItemState::Failed;
+            errors_[index] = error;
         }
         report_progress();
+    }
+
+    void set_state(size_t index, ItemState state) {
+        std::lock_guard<std::mutex> lock(report_mutex_);
+        states_[index] = state;
+    }
+
+    template <typename Change>
+    void count(Change change) {
+        std::lock_guard<std::mutex> lock(report_mutex_);
+        change(counts_);
+    }
+
+    // The summary as of now (report_mutex_ held).
+    RunSummary snapshot() const {
+        RunSummary s = counts_;
+        s.inputs = items_.size();
+        for (size_t i = 0; i < items_.size(); ++i) {
+            const std::string input = items_[i].input.string();
+            switch (states_[i]) {
+                case ItemState::Done: ++s.done; s.done_inputs.push_back(input); break;
+                case ItemState::Skipped: ++s.skipped_complete; break;
+                case ItemState::Failed: s.failures.push_back({{"input", input}, {"error", errors_.at(i)}}); break;
+                case ItemState::InFlight: s.abandoned.push_back(input); s.not_done.push_back(input); break;
+                case ItemState::NotStarted: s.not_done.push_back(input); break;
+            }
+        }
+        s.seconds = seconds_since(start_);
+        return s;
+    }
+
+    // The run ended while a stop is under way: the signal thread ends the process.
+    [[noreturn]] static void wait_for_the_stop() {
+        for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+    }
+
+    // The first SIGTERM / SIGINT (on the signal thread): no new image; the
+    // outputs being written get up to a second to land, then whatever is
+    // unfinished is removed, the summary recorded, and the process ends.
+    [[noreturn]] void stop(int signo) {
+        {
+            std::unique_lock<std::mutex> lock(write_mutex_);
+            stop_requested_ = true;
+            written_.wait_for(lock, std::chrono::seconds(1), [this] { return !writing_; });
+        }
+        abandon_unfinished_outputs();
+        RunSummary s;
+        {
+            std::lock_guard<std::mutex> lock(report_mutex_);
+            s = snapshot();
+        }
+        s.interrupted = true;
+        s.signal = signal_name(signo);
+        if (progress_) std::fprintf(stderr, "\n");
+        try {
+            if (record_) record_(s);
+        } catch (const std::exception& e) {
+            spdlog::error("could not record the summary: {}", e.what());
+        }
+        spdlog::warn("stopped by {}: {} done, {} abandoned, {} left; rerun with --resume to finish", s.signal,
+                     s.done + s.skipped_complete, s.abandoned.size(), s.not_done.size() - s.abandoned.size());
+        spdlog::default_logger()->flush();
+        std::fflush(stderr);
+        std::_Exit(kExitInterrupted);
     }
 
     void report_progress() {
         if (!progress_) return;
         std::lock_guard<std::mutex> lock(report_mutex_);
         const double elapsed = seconds_since(start_);
-        const size_t finished = summary_.done + summary_.skipped_complete + failures_.size();
-        const double rate = summary_.done > 0 ? summary_.done / elapsed : 0;
+        size_t finished = 0, done = 0;
+        for (const ItemState state : states_) {
+            finished += state == ItemState::Done || state == ItemState::Skipped || state == ItemState::Failed;
+            done += state == ItemState::Done;
+        }
+        const double rate = done > 0 ? done / elapsed : 0;
         const double eta = rate > 0 ? static_cast<double>(items_.size() - finished) / rate : 0;
         std::fprintf(stderr, "\r[%zu/%zu] %.2f img/min, ETA %s   ", finished, items_.size(), rate * 60,
                      format_duration(eta).c_str());
@@ -253,6 +378,7 @@ private:
     const ModelDirectory& models_;
     const RunSettings& settings_;
     const bool progress_;
+    const std::function<void(const RunSummary&)>& record_;
     const nlohmann::json models_json_;
     std::chrono::steady_clock::time_point start_;
 
@@ -260,15 +386,33 @@ private:
     std::set<std::string> names_;
     std::mutex pipeline_mutex_, report_mutex_;
     std::unique_ptr<Pipeline> pipeline_;
-    RunSummary summary_;
-    std::vector<std::pair<size_t, std::string>> failures_;
+
+    // Guarded by report_mutex_: each image's state, the failures' messages, the --resume counts.
+    std::vector<ItemState> states_;
+    std::map<size_t, std::string> errors_;
+    RunSummary counts_;
+
+    // A stop waits (briefly) for the outputs being written: guarded by write_mutex_.
+    std::mutex write_mutex_;
+    std::condition_variable written_;
+    bool writing_ = false;
+    std::atomic<bool> stop_requested_{false};
 };
 
 }  // namespace
 
+nlohmann::json models_record(const ModelDirectory& models) {
+    nlohmann::json j = {{"folder", models.root().string()}};
+    for (const char* net : {"dino-vits8", "clip-vit-large-patch14-336"}) {
+        const auto config = models.folder(net) / "config.json";
+        j[net] = {{"config_sha256", fs::exists(config) ? sha256_file(config) : ""}};
+    }
+    return j;
+}
+
 RunSummary run_images(const std::vector<WorkItem>& items, const ModelDirectory& models, const RunSettings& settings,
-                      bool progress) {
-    return ImageRunner(items, models, settings, progress).run();
+                      bool progress, const std::function<void(const RunSummary&)>& record) {
+    return ImageRunner(items, models, settings, progress, record).run();
 }
 
 }  // namespace zgseg::cli

@@ -1,7 +1,9 @@
 // zgseg — zero-guidance segmentation: segment any image and name every region.
 //
 // Exit codes: 0 success; 1 runtime error (bad input file, missing model, a
-// failed item in a batch); 2 usage error (unknown flag, bad flag value).
+// failed item in a batch); 2 usage error (unknown flag, bad flag value);
+// 75 stopped by SIGTERM / SIGINT (segment, batch: rerun with --resume); a
+// second signal ends the process at once with 128 + the signal's number.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -17,8 +19,8 @@
 
 namespace {
 
-const char* kSubcommands[] = {"segment", "batch",  "eval",   "tokenize", "inspect", "bench",
-                              "selftest", "report", "search", "index",    "export"};
+const char* kSubcommands[] = {"segment",  "batch",  "status", "eval",  "tokenize", "inspect",
+                              "bench",    "selftest", "report", "search", "index",    "export"};
 
 // `zgseg photo.jpg -o out/` means `zgseg segment photo.jpg -o out/`.
 std::vector<std::string> with_default_subcommand(int argc, char** argv) {
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
     CLI::App app{"zgseg " ZGSEG_VERSION
                  " — segment any image into regions and name every region in free text, with no class list "
                  "(Zero-guidance Segmentation Using Zero Segment Labels, ICCV 2023).\n"
-                 "Exit codes: 0 ok, 1 runtime error, 2 usage error.",
+                 "Exit codes: 0 ok, 1 runtime error, 2 usage error, 75 stopped by SIGTERM/SIGINT "
+                 "(rerun with --resume).",
                  "zgseg"};
     app.option_defaults()->always_capture_default();
     app.require_subcommand(1);
@@ -52,6 +55,7 @@ int main(int argc, char** argv) {
     auto remember = [&](zgseg::cli::Action action) { actions[app.get_subcommands({}).back()] = std::move(action); };
     remember(zgseg::cli::add_segment_command(app));
     remember(zgseg::cli::add_batch_command(app));
+    remember(zgseg::cli::add_status_command(app));
     remember(zgseg::cli::add_eval_command(app));
     remember(zgseg::cli::add_tokenize_command(app));
     remember(zgseg::cli::add_inspect_command(app));

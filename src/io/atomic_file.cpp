@@ -5,6 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <random>
 #include <sstream>
 
@@ -37,7 +41,65 @@ void fsync_folder(const fs::path& folder) {
     ::close(fd);
 }
 
+// Every temporary file alive and every unfinished group, for a clean stop.
+struct Registry {
+    std::mutex mutex;
+    bool closed = false;  // after abandon_unfinished_outputs(): no more commits but the stop's own
+    std::atomic<std::thread::id> closer{};  // the thread that stopped (and holds `mutex` for good)
+    std::set<std::string> temp_files;
+    std::set<OutputGroup*> groups;
+};
+Registry& registry() {
+    static Registry* r = new Registry;  // never destroyed: a stop may hold its lock while the process exits
+    return *r;
+}
+thread_local OutputGroup* current_group = nullptr;
+
+// The registry's lock; the stopping thread already holds it (and may still
+// write its summary file).
+class RegistryLock {
+public:
+    RegistryLock() {
+        if (registry().closer.load() != std::this_thread::get_id()) lock_ = std::unique_lock<std::mutex>(registry().mutex);
+    }
+    void unlock() {
+        if (lock_.owns_lock()) lock_.unlock();
+    }
+    // Commits are over, except on the stopping thread.
+    bool refused() const { return registry().closed && lock_.owns_lock(); }
+
+private:
+    std::unique_lock<std::mutex> lock_;
+};
+
+[[noreturn]] void throw_stopped(const fs::path& destination) {
+    throw Error("not writing " + destination.string() + ": zgseg is stopping (signal)");
+}
+
 }  // namespace
+
+OutputGroup::OutputGroup(fs::path last) : last_(std::move(last)), outer_(current_group) {
+    RegistryLock lock;
+    registry().groups.insert(this);
+    current_group = this;
+}
+
+OutputGroup::~OutputGroup() {
+    RegistryLock lock;
+    registry().groups.erase(this);
+    current_group = outer_;
+}
+
+void abandon_unfinished_outputs() {
+    Registry& r = registry();
+    r.mutex.lock();  // never unlocked: the process exits next
+    r.closed = true;
+    r.closer = std::this_thread::get_id();
+    for (const auto& temp : r.temp_files) ::unlink(temp.c_str());
+    for (const OutputGroup* group : r.groups)
+        if (!group->finished_)
+            for (const auto& file : group->committed_) ::unlink(file.c_str());
+}
 
 AtomicFile::AtomicFile(fs::path destination, bool overwrite)
     : destination_(std::move(destination)), overwrite_(overwrite) {
@@ -60,18 +122,33 @@ AtomicFile::AtomicFile(fs::path destination, bool overwrite)
     if (fd < 0)
         throw Error("cannot write " + destination_.string() + " (creating " + temp_path_.filename().string() +
                     " failed: " + errno_text(errno) + "); check that the folder is writable");
+    {
+        RegistryLock lock;
+        if (lock.refused()) {
+            ::close(fd);
+            ::unlink(temp_path_.c_str());
+            throw_stopped(destination_);
+        }
+        registry().temp_files.insert(temp_path_.native());
+    }
     stream_ = ::fdopen(fd, "wb");
     if (stream_ == nullptr) {
         const int err = errno;
         ::close(fd);
-        ::unlink(temp_path_.c_str());
+        forget_temp();
         throw Error("cannot write " + destination_.string() + ": " + errno_text(err));
     }
 }
 
 AtomicFile::~AtomicFile() {
     if (stream_ != nullptr) std::fclose(stream_);
-    if (!committed_) ::unlink(temp_path_.c_str());
+    if (!committed_) forget_temp();
+}
+
+void AtomicFile::forget_temp() {
+    RegistryLock lock;
+    registry().temp_files.erase(temp_path_.native());
+    ::unlink(temp_path_.c_str());
 }
 
 void AtomicFile::write(std::string_view bytes) {
@@ -91,6 +168,10 @@ void AtomicFile::commit() {
         throw Error("writing " + destination_.string() + " failed: " + errno_text(flush_err) +
                     " (is the disk full?)");
 
+    // The rename and its bookkeeping happen under the registry's lock: a clean
+    // stop sees either the temporary file or the committed one, never neither.
+    RegistryLock lock;
+    if (lock.refused()) throw_stopped(destination_);
     if (overwrite_) {
         refuse_output_over_input(destination_);  // again: an input may have appeared here since
         if (::rename(temp_path_.c_str(), destination_.c_str()) != 0)
@@ -111,6 +192,12 @@ void AtomicFile::commit() {
         }
     }
     committed_ = true;
+    registry().temp_files.erase(temp_path_.native());
+    if (current_group != nullptr) {
+        current_group->committed_.push_back(destination_);
+        if (destination_ == current_group->last_) current_group->finished_ = true;
+    }
+    lock.unlock();
     fsync_folder(destination_.parent_path());
 }
 

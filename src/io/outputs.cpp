@@ -93,8 +93,9 @@ void write_outputs(const fs::path& base, const PipelineResult& result, const cv:
     // 2. Embeddings.
     std::vector<std::vector<float>> keep;
     std::vector<TensorView> views;
+    // Every key NAME.json names is in the file (an empty embedding as shape [0]):
+    // --resume checks that they are all there.
     auto add = [&](const std::string& name, const std::vector<float>& v) {
-        if (v.empty()) return;
         keep.push_back(v);
         views.push_back({name, DType::F32, {static_cast<int64_t>(v.size())},
                          reinterpret_cast<const uint8_t*>(keep.back().data()), v.size() * sizeof(float)});
@@ -124,6 +125,10 @@ void write_outputs(const fs::path& base, const PipelineResult& result, const cv:
     j["zgseg_version"] = ZGSEG_VERSION;
     j["input"] = {{"path", context.input_path.string()}, {"width", result.width}, {"height", result.height},
                   {"sha256", context.input_sha256}, {"format", context.input_format}};
+    if (context.input_stamp.size_bytes >= 0) {
+        j["input"]["size_bytes"] = context.input_stamp.size_bytes;
+        j["input"]["mtime_ns"] = context.input_stamp.mtime_ns;
+    }
     j["models"] = context.models;
     j["parameters"] = context.parameters;
     j["device"] = result.device;
@@ -157,20 +162,6 @@ void write_outputs(const fs::path& base, const PipelineResult& result, const cv:
         j["tree"] = tree;
     }
     write_file_atomic(paths.json, j.dump(1) + "\n", context.overwrite);
-}
-
-bool outputs_complete(const fs::path& base) {
-    const auto paths = output_paths(base);
-    std::error_code ec;
-    for (const auto& p : {paths.png, paths.json, paths.embeddings, paths.overlay})
-        if (!fs::is_regular_file(p, ec) || fs::file_size(p, ec) == 0) return false;
-    try {
-        std::ifstream in(paths.json);
-        const auto j = parse_bounded_json(in);
-        return j.value("schema_version", 0) == kOutputSchemaVersion && j.contains("segments");
-    } catch (const std::exception&) {
-        return false;
-    }
 }
 
 }  // namespace zgseg

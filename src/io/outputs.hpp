@@ -4,7 +4,8 @@
 //   NAME.embeddings.safetensors   CLIP image + caption text embedding per segment
 //   NAME.overlay.jpg              the photo with segment colours, outlines and labels
 // Each is written to a temporary name and renamed into place; the JSON goes
-// last, so its presence means the image is complete (what --resume checks).
+// last, so its presence means the image was finished; --resume checks more
+// (io/output_check.hpp).
 #pragma once
 
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "io/output_check.hpp"
 #include "io/rle.hpp"
 #include "zgseg/result.hpp"
 
@@ -29,6 +31,7 @@ OutputPaths output_paths(const std::filesystem::path& base);
 struct OutputContext {
     std::filesystem::path input_path;
     std::string input_sha256;
+    InputStamp input_stamp;  // size and mtime, so --resume can tell the input is unchanged without hashing it
     std::string input_format;
     nlohmann::json models;      // folder and per-network config hashes
     nlohmann::json parameters;  // every parameter of the run
@@ -44,8 +47,5 @@ CocoRle rle_of_upsampled_label(const cv::Mat& labels, int id, int width, int hei
 // Writes all four files. `rgb` is the decoded working copy (R,G,B).
 void write_outputs(const std::filesystem::path& base, const PipelineResult& result, const cv::Mat& rgb,
                    const OutputContext& context);
-
-// True when all four files exist and the JSON parses with this schema version.
-bool outputs_complete(const std::filesystem::path& base);
 
 }  // namespace zgseg
