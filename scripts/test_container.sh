@@ -324,7 +324,7 @@ tmp_list=$("${RUN[@]}" "${MOUNTS[@]}" -v "$T/in:/in:ro" --tmpfs /out --entrypoin
   'zgseg batch /in -o /out --models /models --vocab /models/vocab.txt --device cpu --threads 2 >/dev/null 2>&1 || exit 9;
    find /tmp /var/tmp -mindepth 1 2>/dev/null; echo "cache:"; find /cache -type f') || rc=$?
 check "d: with the image's defaults nothing is written to /tmp or /var/tmp; the cache goes to /cache" \
-  test "$rc/$(sed -n '1,/^cache:/p' <<<"$tmp_list" | grep -vc '^cache:')/$(sed -n '/^cache:/,$p' <<<"$tmp_list" | grep -c '^/cache/zgseg/')" = "0/0/1"
+  test "$rc/$(awk '/^cache:$/ {exit} {n++} END {print n + 0}' <<<"$tmp_list")/$(awk 'f && /^\/cache\/zgseg\// {n++} /^cache:$/ {f = 1} END {print n + 0}' <<<"$tmp_list")" = "0/0/1"
 
 # ---- k8s: the manifest's own command, one run per index ---------------------------------
 log "k8s: scripts/k8s_indexed_job.yaml, one run per JOB_COMPLETION_INDEX"
