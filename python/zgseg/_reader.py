@@ -40,6 +40,8 @@ class Node:
     children were merged into it. Embeddings are None when the file lacks them.
     """
 
+    id: Optional[int]  # the segment id for a final node, else None
+    label: str
     heap_id: int
     parent: int
     children: Tuple[int, ...]
@@ -47,13 +49,11 @@ class Node:
     merged: bool
     merge_similarity: Optional[float]
     final: bool
-    label: str
     raw_caption: str
     clip_score: float
-    candidates: List[Candidate]
-    image_embedding: Optional[np.ndarray]
-    text_embedding: Optional[np.ndarray]
-    id: Optional[int]
+    candidates: List[Candidate] = field(repr=False)
+    image_embedding: Optional[np.ndarray] = field(repr=False)
+    text_embedding: Optional[np.ndarray] = field(repr=False)
     raw: Dict[str, Any] = field(repr=False)
 
 
@@ -95,10 +95,14 @@ class Result:
     width: int
     height: int
     label_map: np.ndarray = field(repr=False)
-    segments: List[Segment]
+    segments: List[Segment] = field(repr=False)
     tree: List[Node] = field(repr=False)
     embeddings: Dict[str, np.ndarray] = field(repr=False)
     doc: Dict[str, Any] = field(repr=False)
+
+    def __repr__(self) -> str:
+        return (f"Result({self.name!r}, {self.width}x{self.height}, "
+                f"segments={[(s.id, s.label) for s in self.segments]}, {len(self.tree)} tree nodes)")
 
     def segment(self, segment_id: int) -> Segment:
         """The segment with this id (KeyError when there is none)."""
