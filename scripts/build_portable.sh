@@ -55,7 +55,7 @@ START=$(date +%s)
 
 # ---- Debian packages ---------------------------------------------------------
 # Static archives: libjpeg.a, libpng16.a, libz.a, libpcre2-8.a, libcrypto.a; spdlog/fmt headers.
-APT_PACKAGES=(build-essential cmake pkg-config python3-venv ninja-build
+APT_PACKAGES=(build-essential cmake pkg-config python3-venv python3-pip ninja-build
               libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
               libpcre2-dev zlib1g-dev libpng-dev libjpeg-dev libssl-dev binutils)
 missing=()
