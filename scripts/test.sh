@@ -14,6 +14,10 @@
 #   scripts/test.sh --sanitize  the LibTorch-free library, its tests, the fuzz smoke
 #                               tests and the e2e tests (an instrumented CLI) under
 #                               ASan + UBSan (build-asan/; scripts/test_sanitize.sh)
+#   scripts/test.sh --wheel     the pip wheel: scripts/build_wheel.sh, then scripts/test_wheel.sh
+#                               (a new user's fresh virtualenv: pip install torch and the wheel,
+#                               selftest, segment, batch, the reader and its tests; ~5 min
+#                               once the portable bundle's caches are warm)
 #
 # Extra arguments after the mode go to ctest (e.g. -R ZeroCap).
 set -euo pipefail
@@ -21,12 +25,17 @@ cd "$(dirname "$0")/.."
 
 MODE=default
 case "${1:-}" in
-  --all | --matrix | --sanitize | --slurm) MODE="${1#--}"; shift ;;
-  --help | -h) sed -n '2,18p' "$0"; exit 0 ;;
+  --all | --matrix | --sanitize | --slurm | --wheel) MODE="${1#--}"; shift ;;
+  --help | -h) sed -n '2,22p' "$0"; exit 0 ;;
 esac
 
 if [[ "$MODE" == sanitize ]]; then
   exec scripts/test_sanitize.sh "$@"
+fi
+if [[ "$MODE" == wheel ]]; then
+  torch=$(sed -n 's/^TORCH_VERSION="\(.*\)"$/\1/p' scripts/setup.sh)
+  scripts/build_wheel.sh --torch-version "$torch"
+  exec scripts/test_wheel.sh --torch-version "$torch" "$@"
 fi
 if [[ "$MODE" == slurm ]]; then
   scripts/setup.sh --tests

@@ -182,6 +182,7 @@ int run_items(const std::vector<WorkItem>& items, SegmentOptions& o, const std::
     settings.resume = o.resume;
     settings.save_tree = o.save_tree;
     settings.overlap = o.overlap;
+    if (!is_batch) settings.after_stop = "run segment again on the images not done to finish";
 
     // The batch's summary: summary.json, or summary-shard-I.json for shard I/N.
     const std::string shard_text = is_batch && !shard->all() ? shard->text() : "";

@@ -347,8 +347,8 @@ private:
         } catch (const std::exception& e) {
             spdlog::error("could not record the summary: {}", e.what());
         }
-        spdlog::warn("stopped by {}: {} done, {} abandoned, {} left; rerun with --resume to finish", s.signal,
-                     s.done + s.skipped_complete, s.abandoned.size(), s.not_done.size() - s.abandoned.size());
+        spdlog::warn("stopped by {}: {} done, {} abandoned, {} left; {}", s.signal, s.done + s.skipped_complete,
+                     s.abandoned.size(), s.not_done.size() - s.abandoned.size(), settings_.after_stop);
         spdlog::default_logger()->flush();
         std::fflush(stderr);
         std::_Exit(kExitInterrupted);

@@ -37,6 +37,8 @@ struct RunSettings {
     // "on", "off", or "auto": on where the networks run on a GPU (on a CPU
     // both halves compete for the same cores). Results are the same either way.
     std::string overlap = "auto";
+    // The end of the line a stop logs: what to run to finish.
+    std::string after_stop = "rerun with --resume to finish";
 };
 
 // What a run did; every list holds input paths in input order.

