@@ -8,9 +8,10 @@
 # local CUDA toolkit at configure time and then links the toolkit's own
 # libcudart/libnccl, which differ from the ones the wheel was built against
 # (seen here: CUDA 13.0 toolkit vs the wheel's 13.2 → unresolved nccl symbols).
-# We link only libtorch/libtorch_cpu/libc10; libtorch.so pulls libtorch_cuda.so,
-# whose own RPATH finds the wheel's nvidia/* libraries at run time. So one build
-# runs on CPU-only machines and on CUDA machines alike.
+# We link only libtorch_cpu/libc10; src/nets/runtime.cpp loads libtorch_cuda.so
+# at run time where an NVIDIA driver is installed, and its own RPATH finds the
+# wheel's nvidia/* libraries. So one build runs on CPU-only machines and on CUDA
+# machines alike.
 #
 # Input: ZGSEG_TORCH_ROOT (folder with include/ and lib/). Default: the torch
 # package of the project's virtualenv (.venv, made by scripts/setup.sh).
@@ -33,7 +34,6 @@ if(NOT EXISTS "${ZGSEG_TORCH_ROOT}/include/torch/csrc/api/include/torch/torch.h"
 endif()
 
 set(_zgseg_torch_lib "${ZGSEG_TORCH_ROOT}/lib")
-find_library(ZGSEG_LIBTORCH torch PATHS "${_zgseg_torch_lib}" NO_DEFAULT_PATH REQUIRED)
 find_library(ZGSEG_LIBTORCH_CPU torch_cpu PATHS "${_zgseg_torch_lib}" NO_DEFAULT_PATH REQUIRED)
 find_library(ZGSEG_LIBC10 c10 PATHS "${_zgseg_torch_lib}" NO_DEFAULT_PATH REQUIRED)
 
@@ -52,25 +52,16 @@ string(REGEX REPLACE ".*MAJOR ([0-9]+).*MINOR ([0-9]+).*PATCH ([0-9]+).*" "\\1.\
 file(STRINGS "${ZGSEG_TORCH_ROOT}/include/ATen/ATen.h" _zgseg_needs_cxx20 REGEX "C\\+\\+20 or later")
 message(STATUS "LibTorch ${ZGSEG_TORCH_VERSION} at ${ZGSEG_TORCH_ROOT}")
 
-# The wheel's CUDA dependencies (nvidia/*/lib beside torch/): the linker needs
-# them to check libtorch_cuda.so's undefined symbols; the loader finds them
-# through libtorch_cuda.so's own RPATH.
-file(GLOB _zgseg_nvidia_libs LIST_DIRECTORIES true "${ZGSEG_TORCH_ROOT}/../nvidia/*/lib" "${ZGSEG_TORCH_ROOT}/../nvidia/cu*/lib")
-set(_zgseg_rpath_link "")
-foreach(_d ${_zgseg_nvidia_libs})
-  string(APPEND _zgseg_rpath_link ",-rpath-link,${_d}")
-endforeach()
-
 add_library(zgseg_torch INTERFACE)
 add_library(zgseg::torch ALIAS zgseg_torch)
 target_include_directories(zgseg_torch SYSTEM INTERFACE
   "${ZGSEG_TORCH_ROOT}/include" "${ZGSEG_TORCH_ROOT}/include/torch/csrc/api/include")
 target_compile_definitions(zgseg_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1 ZGSEG_TORCH_VERSION="${ZGSEG_TORCH_VERSION}")
-# --no-as-needed keeps libtorch.so (and so libtorch_cuda.so and its CUDA
-# kernels' registration) even though we call no symbol of it directly.
 if(_zgseg_needs_cxx20)
   target_compile_features(zgseg_torch INTERFACE cxx_std_20)
   message(STATUS "LibTorch ${ZGSEG_TORCH_VERSION} requires C++20: LibTorch targets build as C++20")
 endif()
-target_link_options(zgseg_torch INTERFACE "LINKER:--no-as-needed${_zgseg_rpath_link}")
-target_link_libraries(zgseg_torch INTERFACE ${ZGSEG_LIBTORCH} ${ZGSEG_LIBTORCH_CPU} ${ZGSEG_LIBC10})
+# Only the CPU half: src/nets/runtime.cpp loads libtorch_cuda.so (and with it
+# the NVIDIA libraries) at start-up where an NVIDIA driver is installed, so a
+# CPU machine never maps them (~130 MB of anonymous memory, ~125 MB of code).
+target_link_libraries(zgseg_torch INTERFACE ${ZGSEG_LIBTORCH_CPU} ${ZGSEG_LIBC10})

@@ -14,11 +14,11 @@ DEST/nvidia/  (variant cuda) the nvidia-* wheels' nvidia/<pkg>/lib folders, laid
 
 Variants:
   cuda  everything libtorch_cuda.so needs (cuDNN, cuBLAS, NCCL, ...), the
-        versions pinned by the torch wheel's own metadata; runs on CPU too.
-  cpu   libtorch_cpu.so, libc10.so, libgomp, and libtorch.so without its
-        DT_NEEDED on libtorch_cuda.so (patchelf; libtorch.so has no code of its
-        own), plus the two small CUDA libraries libtorch_cpu.so itself needs
-        (libcudart, libcupti: loading them needs no GPU or driver).
+        versions pinned by the torch wheel's own metadata; runs on CPU too
+        (zgseg loads libtorch_cuda.so only where an NVIDIA driver is installed).
+  cpu   libtorch_cpu.so, libc10.so and libgomp, plus the two small CUDA
+        libraries libtorch_cpu.so itself needs (libcudart, libcupti: loading
+        them needs no GPU or driver).
 
 The wheels are downloaded once with pip into the same cache as
 scripts/build_portable.sh (${XDG_CACHE_HOME:-~/.cache}/zgseg/portable/download).
@@ -32,13 +32,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-# torch/lib files zgseg loads (directly or through libtorch.so's DT_NEEDED, or
-# torch's own dlopen of the CUDA linear-algebra library). Left out:
+# torch/lib files zgseg loads (directly, through its dlopen of libtorch_cuda.so
+# and that library's DT_NEEDED, or torch's own dlopen of the CUDA linear-algebra
+# library). Left out: libtorch.so (an empty wrapper zgseg does not link),
 # libtorch_python.so and libshm.so (Python bindings), libgfortran (nothing loads it).
-TORCH_LIBS_CUDA = ["libc10.so", "libc10_cuda.so", "libcaffe2_nvrtc.so", "libgomp.so.1", "libtorch.so",
+TORCH_LIBS_CUDA = ["libc10.so", "libc10_cuda.so", "libcaffe2_nvrtc.so", "libgomp.so.1",
                    "libtorch_cpu.so", "libtorch_cuda.so", "libtorch_cuda_linalg.so", "libtorch_global_deps.so",
                    "libtorch_nvshmem.so"]
-TORCH_LIBS_CPU = ["libc10.so", "libgomp.so.1", "libtorch.so", "libtorch_cpu.so"]
+TORCH_LIBS_CPU = ["libc10.so", "libgomp.so.1", "libtorch_cpu.so"]
 # From the nvidia-* wheels: libraries no torch library loads (multi-GPU
 # cuSOLVER, the FFTW and BLAS drop-in shims).
 NVIDIA_SKIP = re.compile(r"^(libcusolverMg|libcufftw|libnvblas)\.so")
@@ -168,8 +169,6 @@ def main():
         n = extract_nvidia_libs(wheels, dest / "nvidia", lambda f: not NVIDIA_SKIP.match(f))
     else:
         extract_torch_libs(whl, TORCH_LIBS_CPU, dest / "lib")
-        subprocess.run(["patchelf", "--remove-needed", "libtorch_cuda.so", str(dest / "lib" / "libtorch.so")],
-                       check=True)
         n = extract_nvidia_libs(wheels, dest / "nvidia", lambda f: f in NVIDIA_CPU_ONLY)
         if n != len(NVIDIA_CPU_ONLY):
             die(f"found {n} of {sorted(NVIDIA_CPU_ONLY)} in the NVIDIA wheels")

@@ -67,8 +67,8 @@ nlohmann::json machine_info() {
             {"torch_threads", torch::get_num_threads()},
             {"libtorch", torch_version()},
             {"blas", blas()},
-            {"cuda_available", torch::cuda::is_available()},
-            {"cuda_devices", torch::cuda::is_available() ? torch::cuda::device_count() : 0},
+            {"cuda_available", cuda_available()},
+            {"cuda_devices", cuda_available() ? torch::cuda::device_count() : 0},
             {"os", os()}};
 }
 

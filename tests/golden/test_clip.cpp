@@ -13,6 +13,7 @@
 #include "nets/clip.hpp"
 #include "error_of.hpp"
 #include "zgseg/error.hpp"
+#include "zgseg/runtime.hpp"
 
 using namespace zgseg;
 using namespace zgseg::testing;
@@ -181,7 +182,7 @@ TEST(ClipLoader, RefusesHalfPrecisionOnTheCpu) {
 }
 
 TEST(ClipVision, HalfPrecisionOnCudaStaysCloseToFloat32) {
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    if (!cuda_available()) GTEST_SKIP() << "no CUDA device: " << cuda_unavailable_reason();
     torch::NoGradGuard no_grad;
     const auto want = expected().at("image_embeds")[0];
     for (auto dtype : {torch::kFloat32, torch::kFloat16, torch::kBFloat16}) {

@@ -12,6 +12,7 @@
 #include "nets/vit.hpp"
 #include "error_of.hpp"
 #include "zgseg/error.hpp"
+#include "zgseg/runtime.hpp"
 
 using namespace zgseg;
 using namespace zgseg::testing;
@@ -131,7 +132,7 @@ TEST(DinoLoader, RefusesHalfPrecisionOnTheCpu) {
 }
 
 TEST_F(DinoFixture, HalfPrecisionOnCudaStaysCloseToFloat32) {
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    if (!cuda_available()) GTEST_SKIP() << "no CUDA device: " << cuda_unavailable_reason();
     const auto want = expected.at("keys_crop_stride2");
     for (auto dtype : {torch::kFloat32, torch::kFloat16, torch::kBFloat16}) {
         const auto gpu = DinoVit::load(kModel, torch::kCUDA, dtype);
