@@ -85,6 +85,41 @@ TEST_F(ZeroCapGolden, CachesSpendFewerClipFlops) {
     EXPECT_EQ(s.cache_hits, 0);
 }
 
+// The test hook that the full-size checks use to go on with the reference's
+// candidate sets (ReferenceSets): observing changes nothing; replacing takes effect.
+TEST_F(ZeroCapGolden, CandidateHookReplacesTheSets) {
+    const auto params = small_params();  // 2 tokens, 2 iterations, top-16 of 300
+    using Hook = decltype(ZeroCapTrace::on_candidates);
+    const auto step0_probs = [&](const Hook& hook) {
+        auto gen = data_->generator(params);
+        torch::Tensor probs;
+        ZeroCapTrace trace;
+        trace.on_probs = [&probs](int, int step, const torch::Tensor& p) {
+            if (step == 0) probs = p.clone();
+        };
+        trace.on_candidates = hook;
+        gen.set_trace(trace);
+        gen.generate(data_->images(1));
+        return probs;  // (1, V)
+    };
+    const auto plain = step0_probs(nullptr);
+    int calls = 0;
+    const auto observed = step0_probs([&](int segment, int step, int, const torch::Tensor& logits, const torch::Tensor& top) {
+        ++calls;
+        EXPECT_EQ(segment, 0);
+        const int64_t rows = step == 0 ? 1 : params.beam_size;
+        EXPECT_EQ(top.sizes(), (std::vector<int64_t>{rows, params.clip_candidates}));
+        EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{rows, 300}));
+    });
+    EXPECT_EQ(calls, 2 * params.iterations);  // per step and iteration
+    EXPECT_TRUE(torch::equal(observed, plain));
+    // The K least likely tokens instead of the K most likely: another CLIP target.
+    const auto replaced = step0_probs([](int, int, int, const torch::Tensor& logits, const torch::Tensor& top) {
+        top.copy_(std::get<1>(logits.topk(top.size(1), -1, /*largest=*/false)));
+    });
+    EXPECT_GT((replaced.log() - plain.log()).abs().max().item<double>(), 100 * kProbs.rtol);
+}
+
 // ---- the CLIP side alone: every option gives the features of the whole strings --------------
 
 TEST_F(ZeroCapGolden, CandidateTextsEqualFullEncoding) { check_candidate_texts(*data_); }
