@@ -16,6 +16,8 @@
 // re-ranking) has a margin ≥ 100× its tolerance, and each test asserts that
 // margin again on its own values (Margins). The full-size fixture (512 of
 // 1,000 candidates, 15 tokens) is test_zerocap_slow.cpp, label `slow`.
+#include <gtest/gtest-spi.h>
+
 #include "golden/zerocap_checks.hpp"
 
 using namespace zgseg;
@@ -156,6 +158,30 @@ TEST(ZeroCapPieces, ForbiddenTokenListErrors) {
     std::ofstream(file) << "15\n16\n16\n";
     EXPECT_EQ(read_forbidden_tokens(file), (std::vector<int64_t>{15, 16}));
     EXPECT_THROW(read_forbidden_tokens(dir.path / "missing.txt"), Error);
+}
+
+// ReferenceSets on a made-up row (V = 8, K = 4): a set that differs from the
+// reference's by ids within kLogit of the edge is accepted and replaced; one
+// that differs by a clear gap fails; a kept set the run never reaches fails.
+TEST(ZeroCapPieces, ReferenceSetsAcceptOnlyNearTies) {
+    const auto ref_logits = torch::tensor({5.0f, 4.0f, 3.0f, 2.00001f, 2.0f, 1.0f, 0.0f, -1.0f}).view({1, 8});
+    const auto ref_ids = torch::tensor({0, 1, 2, 3}, torch::kLong).view({1, 4});
+    // ids 3 and 4 are 1e-5 apart (0.2× kLogit), the C++ ordered them the other way.
+    const auto own_logits = torch::tensor({5.0f, 4.0f, 3.0f, 2.0f, 2.00001f, 1.0f, 0.0f, -1.0f}).view({1, 8});
+    ReferenceSets sets;
+    sets.add(0, 0, 0, ref_ids, ref_logits);
+    auto top = torch::tensor({0, 1, 2, 4}, torch::kLong).view({1, 4});
+    sets.use(0, 0, 0, own_logits, top);
+    EXPECT_TRUE(torch::equal(top, ref_ids));
+    sets.report("near-tie");
+    // id 5 sits a whole logit below the reference's edge: no tie.
+    ReferenceSets far;
+    far.add(0, 0, 0, ref_ids, ref_logits);
+    top = torch::tensor({0, 1, 2, 5}, torch::kLong).view({1, 4});
+    EXPECT_NONFATAL_FAILURE(far.use(0, 0, 0, own_logits, top), "no near-tie in the reference");
+    // A kept set at step 1 that the run never reached.
+    far.add(0, 1, 0, ref_ids, ref_logits);
+    EXPECT_NONFATAL_FAILURE(far.report("unreached"), "never reached 1 of");
 }
 
 TEST(ZeroCapPieces, BundledForbiddenListIsTheReferences) {
