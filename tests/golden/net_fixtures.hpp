@@ -21,12 +21,14 @@ namespace zgseg::testing {
 
 namespace fs = std::filesystem;
 
-// Every tensor of a safetensors file, on the CPU: int64 stays int64, floats become float32.
+// Every tensor of a safetensors file, on the CPU: int64 and int32 (ids) become int64,
+// everything else float32 (u8 images too).
 inline std::map<std::string, torch::Tensor> read_tensors(const fs::path& file) {
     const SafetensorsFile f = SafetensorsFile::open(file);
     std::map<std::string, torch::Tensor> out;
     for (const auto& view : f.tensors()) {
-        const auto dtype = view.dtype == DType::I64 ? torch::kInt64 : torch::kFloat32;
+        const bool ids = view.dtype == DType::I64 || view.dtype == DType::I32;
+        const auto dtype = ids ? torch::kInt64 : torch::kFloat32;
         out[view.name] = tensor_from_view(view, f, torch::kCPU, dtype).clone();
     }
     return out;

@@ -16,6 +16,8 @@
 // re-ranking) has a margin ≥ 100× its tolerance, and each test asserts that
 // margin again on its own values (Margins). The full-size fixture (512 of
 // 1,000 candidates, 15 tokens) is test_zerocap_slow.cpp, label `slow`.
+#include <gtest/gtest-spi.h>
+
 #include "golden/zerocap_checks.hpp"
 
 using namespace zgseg;
@@ -85,6 +87,41 @@ TEST_F(ZeroCapGolden, CachesSpendFewerClipFlops) {
     EXPECT_EQ(s.cache_hits, 0);
 }
 
+// The test hook that the full-size checks use to go on with the reference's
+// candidate sets (ReferenceSets): observing changes nothing; replacing takes effect.
+TEST_F(ZeroCapGolden, CandidateHookReplacesTheSets) {
+    const auto params = small_params();  // 2 tokens, 2 iterations, top-16 of 300
+    using Hook = decltype(ZeroCapTrace::on_candidates);
+    const auto step0_probs = [&](const Hook& hook) {
+        auto gen = data_->generator(params);
+        torch::Tensor probs;
+        ZeroCapTrace trace;
+        trace.on_probs = [&probs](int, int step, const torch::Tensor& p) {
+            if (step == 0) probs = p.clone();
+        };
+        trace.on_candidates = hook;
+        gen.set_trace(trace);
+        gen.generate(data_->images(1));
+        return probs;  // (1, V)
+    };
+    const auto plain = step0_probs(nullptr);
+    int calls = 0;
+    const auto observed = step0_probs([&](int segment, int step, int, const torch::Tensor& logits, const torch::Tensor& top) {
+        ++calls;
+        EXPECT_EQ(segment, 0);
+        const int64_t rows = step == 0 ? 1 : params.beam_size;
+        EXPECT_EQ(top.sizes(), (std::vector<int64_t>{rows, params.clip_candidates}));
+        EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{rows, 300}));
+    });
+    EXPECT_EQ(calls, 2 * params.iterations);  // per step and iteration
+    EXPECT_TRUE(torch::equal(observed, plain));
+    // The K least likely tokens instead of the K most likely: another CLIP target.
+    const auto replaced = step0_probs([](int, int, int, const torch::Tensor& logits, const torch::Tensor& top) {
+        top.copy_(std::get<1>(logits.topk(top.size(1), -1, /*largest=*/false)));
+    });
+    EXPECT_GT((replaced.log() - plain.log()).abs().max().item<double>(), 100 * kProbs.rtol);
+}
+
 // ---- the CLIP side alone: every option gives the features of the whole strings --------------
 
 TEST_F(ZeroCapGolden, CandidateTextsEqualFullEncoding) { check_candidate_texts(*data_); }
@@ -121,6 +158,30 @@ TEST(ZeroCapPieces, ForbiddenTokenListErrors) {
     std::ofstream(file) << "15\n16\n16\n";
     EXPECT_EQ(read_forbidden_tokens(file), (std::vector<int64_t>{15, 16}));
     EXPECT_THROW(read_forbidden_tokens(dir.path / "missing.txt"), Error);
+}
+
+// ReferenceSets on a made-up row (V = 8, K = 4): a set that differs from the
+// reference's by ids within kLogit of the edge is accepted and replaced; one
+// that differs by a clear gap fails; a kept set the run never reaches fails.
+TEST(ZeroCapPieces, ReferenceSetsAcceptOnlyNearTies) {
+    const auto ref_logits = torch::tensor({5.0f, 4.0f, 3.0f, 2.00001f, 2.0f, 1.0f, 0.0f, -1.0f}).view({1, 8});
+    const auto ref_ids = torch::tensor({0, 1, 2, 3}, torch::kLong).view({1, 4});
+    // ids 3 and 4 are 1e-5 apart (0.2× kLogit), the C++ ordered them the other way.
+    const auto own_logits = torch::tensor({5.0f, 4.0f, 3.0f, 2.0f, 2.00001f, 1.0f, 0.0f, -1.0f}).view({1, 8});
+    ReferenceSets sets;
+    sets.add(0, 0, 0, ref_ids, ref_logits);
+    auto top = torch::tensor({0, 1, 2, 4}, torch::kLong).view({1, 4});
+    sets.use(0, 0, 0, own_logits, top);
+    EXPECT_TRUE(torch::equal(top, ref_ids));
+    sets.report("near-tie");
+    // id 5 sits a whole logit below the reference's edge: no tie.
+    ReferenceSets far;
+    far.add(0, 0, 0, ref_ids, ref_logits);
+    top = torch::tensor({0, 1, 2, 5}, torch::kLong).view({1, 4});
+    EXPECT_NONFATAL_FAILURE(far.use(0, 0, 0, own_logits, top), "no near-tie in the reference");
+    // A kept set at step 1 that the run never reached.
+    far.add(0, 1, 0, ref_ids, ref_logits);
+    EXPECT_NONFATAL_FAILURE(far.report("unreached"), "never reached 1 of");
 }
 
 TEST(ZeroCapPieces, BundledForbiddenListIsTheReferences) {

@@ -113,6 +113,7 @@ struct ZeroCapData {
           expected(read_tensors(fixture / "expected.safetensors")),
           json(nlohmann::json::parse(std::ifstream(fixture / "expected.json"))) {}
 
+    bool has(const std::string& name) const { return expected.count(name) > 0; }
     const torch::Tensor& E(const std::string& name) const {
         auto it = expected.find(name);
         if (it == expected.end()) throw std::runtime_error("fixture lacks " + name);

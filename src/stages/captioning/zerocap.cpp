@@ -226,6 +226,16 @@ PastKeyValues ZeroCapGenerator::shift_past(int step, const torch::Tensor& last, 
 
         // CLIP loss: targets over each row's top-K tokens from CLIP similarity.
         const auto top = std::get<1>(probs.detach().topk(K, -1)).cpu().contiguous();  // (R, K)
+        if (trace_.on_candidates) {
+            int64_t row = 0;
+            for (Search* search : searches) {
+                const int64_t rows = search->rows();
+                // Views: a hook's in-place copy lands in `top`.
+                trace_.on_candidates(search->segment, step, it, logits.detach().slice(0, row, row + rows),
+                                     top.slice(0, row, row + rows));
+                row += rows;
+            }
+        }
         record_shift(torch::log_softmax(logits.detach(), -1), previous, top);
         if (trace_.on_choice && K < logits.size(1)) {
             const auto edge = std::get<0>(logits.detach().topk(K + 1, -1)).cpu().to(torch::kDouble);  // (R, K+1)

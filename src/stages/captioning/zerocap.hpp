@@ -61,6 +61,12 @@ struct ZeroCapTrace {
     std::function<void(int segment, int step, const torch::Tensor& probs)> on_probs;
     // The first iteration's update of Δ, per layer {K, V}, each (rows, heads, S, hd).
     std::function<void(int segment, int step, const PastKeyValues& update)> on_first_update;
+    // Each iteration's CLIP candidates of segment `segment`: logits (rows, V) of the shifted
+    // forward and top (rows, K) int64 on the CPU, the ids the loop chose. The hook may
+    // overwrite `top` in place (top.copy_(…)) to make the loop go on with other candidates:
+    // a golden test takes the reference's set where the K-th logit is a near-tie.
+    std::function<void(int segment, int step, int iteration, const torch::Tensor& logits, const torch::Tensor& top)>
+        on_candidates;
     // Every discrete choice's margin, so that tests can assert there is no near-tie:
     //   "logit": per row and iteration, top-K membership: logit of the K-th − (K+1)-th
     //            token (not called when K = vocabulary: no boundary);
