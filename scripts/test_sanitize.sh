@@ -19,8 +19,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install_clang.sh  # Debian packages; gcc's libasan/libubsan come with build-essential
-if ! .venv/bin/python -c "import torch" 2>/dev/null && [[ -z "${ZGSEG_TORCH_ROOT:-}" ]]; then
-  scripts/setup.sh  # the virtualenv with LibTorch, which the CLI links
+# The virtualenv with LibTorch (the CLI links it) and the tests' own Python
+# packages (pycocotools, kubernetes-validate, numpy), as the default suite has them.
+if ! .venv/bin/python -c "import torch, numpy, pycocotools, kubernetes_validate" 2>/dev/null; then
+  scripts/setup.sh --tests
 fi
 
 start=$(date +%s)
